@@ -1,0 +1,5 @@
+"""Entry point for ``python -m companion``."""
+
+from companion.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,447 @@
+"""Spoken command templates → grammars (JSGF, sentence lists) and a parser → Command.
+
+Templates use hassil's syntax and hassil does the matching. The shipped English templates
+are ``commands_en.yaml`` (package data); a user file may add or replace phrases.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import IO
+
+import yaml
+from hassil import Intents, recognize
+from hassil.expression import (
+    Alternative, Expression, Group, ListReference, Permutation, RuleReference, Sentence,
+    TextChunk,
+)
+from hassil.parse_expression import parse_sentence
+
+from companion.errors import ConfigError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Intent(str, Enum):
+    """What a spoken command asks for."""
+
+    PLAY = "play"
+    STOP = "stop"
+    PAUSE = "pause"
+    RESUME = "resume"
+    SKIP = "skip"
+    REPEAT = "repeat"
+    SLOWER = "slower"
+    FASTER = "faster"
+    SOFTER = "softer"
+    LOUDER = "louder"
+    YES = "yes"
+    NO = "no"
+    HELP = "help"
+    LIST = "list"
+    TIME_LEFT = "time_left"
+    GOODNIGHT = "goodnight"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One recognised command."""
+
+    intent: Intent
+    """What is asked."""
+    slots: Mapping[str, object] = field(default_factory=dict)
+    """``routine`` (str, a routine name such as ``wind-down``) and ``minutes`` (int)."""
+    text: str = ""
+    """The normalised words that matched."""
+
+
+@dataclass(frozen=True)
+class RoutinePhrases:
+    """How a person may name one routine."""
+
+    name: str
+    """The routine's name (the ``routine`` slot value), e.g. ``wind-down``."""
+    phrases: tuple[str, ...]
+    """Name, title and aliases as spoken, e.g. ``("wind down", "bedtime")``."""
+
+
+# ---------------------------------------------------------------- spoken numbers
+
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+          "seventeen", "eighteen", "nineteen")
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+MAX_MINUTES = 120
+"""Largest ``{minutes}`` value the grammar holds."""
+
+
+def _below_100(n: int) -> str:
+    if n < 10:
+        return _UNITS[n - 1]
+    if n < 20:
+        return _TEENS[n - 10]
+    tens, unit = divmod(n, 10)
+    return _TENS[tens - 2] + ("" if unit == 0 else " " + _UNITS[unit - 1])
+
+
+@functools.cache
+def minute_words() -> tuple[tuple[str, int], ...]:
+    """Every spelling of 1..120 the grammar accepts, with its value."""
+    out = [(_below_100(n), n) for n in range(1, 100)]
+    for head in ("one hundred", "a hundred"):
+        out.append((head, 100))
+        for n in range(1, MAX_MINUTES - 99):
+            out += [(f"{head} {_below_100(n)}", 100 + n), (f"{head} and {_below_100(n)}", 100 + n)]
+    return tuple(out)
+
+
+def _minutes_jsgf() -> list[str]:
+    """JSGF rules for ``<minutes>`` (the same set as :func:`minute_words`)."""
+    last = _below_100(MAX_MINUTES - 100)
+    small = [w for w, n in minute_words() if n < 100 and n <= MAX_MINUTES - 100]
+    assert small[-1] == last
+    return [
+        "<units> = " + " | ".join(_UNITS) + ";",
+        "<below100> = <units> | " + " | ".join(_TEENS) + " | ("
+        + " | ".join(_TENS) + ") [<units>];",
+        "<minutes> = <below100> | (one | a) hundred [[and] (" + " | ".join(small) + ")];",
+    ]
+
+
+# ---------------------------------------------------------------- text helpers
+
+_PUNCT = re.compile(r"[^\w\s']+")
+
+
+def normalize(text: str) -> str:
+    """Lower case, punctuation (not apostrophes) and extra spaces removed."""
+    text = _PUNCT.sub(" ", text.lower().replace("’", "'"))
+    return " ".join(w.strip("'") for w in text.split() if w.strip("'"))
+
+
+# ---------------------------------------------------------------- the user file
+
+@dataclass(frozen=True)
+class _Phrases:
+    """Template strings of one intent and where each came from."""
+
+    templates: tuple[tuple[str, str], ...]
+    """(template, origin) pairs."""
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _error(msg: str, path: Path | str | None, node: yaml.Node | None) -> ConfigError:
+    line, col = _mark(node) if node is not None else (None, None)
+    return ConfigError(msg, path, line, col)
+
+
+def _scalar_list(node: yaml.Node, path: Path | str | None) -> list[tuple[str, yaml.Node]]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise _error("expected a list of phrases", path, node)
+    out = []
+    for item in node.value:
+        if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+            raise _error("a phrase must be a non-empty string", path, item)
+        out.append((str(item.value), item))
+    return out
+
+
+def _check_template(text: str, path: Path | str | None, node: yaml.Node) -> None:
+    try:
+        sentence = parse_sentence(text)
+    except Exception as exc:  # hassil raises several kinds of parse errors
+        raise _error(f"bad template {text!r}: {exc}", path, node) from None
+    for ref in _walk_lists(sentence.expression):
+        if ref not in ("routine", "minutes"):
+            raise _error(f"unknown slot {{{ref}}} (use {{routine}} or {{minutes}})", path, node)
+
+
+def _walk_lists(expr: Expression) -> Iterator[str]:
+    if isinstance(expr, ListReference):
+        yield expr.list_name
+    elif isinstance(expr, Group):
+        for item in expr.items:
+            yield from _walk_lists(item)
+
+
+def _read_intents(stream: IO[str], path: Path | str | None
+                  ) -> tuple[dict[Intent, tuple[bool, list[tuple[str, yaml.Node]]]], bool]:
+    """Parse a commands YAML: {intent: (replace, [(template, node)])}, replace_all."""
+    try:
+        root = yaml.compose(stream)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(str(exc.problem or exc), path,
+                          mark.line + 1 if mark else None,
+                          mark.column + 1 if mark else None) from None
+    if root is None:
+        return {}, False
+    if not isinstance(root, yaml.MappingNode):
+        raise _error("expected a mapping with an 'intents' key", path, root)
+    result: dict[Intent, tuple[bool, list[tuple[str, yaml.Node]]]] = {}
+    replace_all = False
+    for key, value in root.value:
+        if key.value == "intents":
+            result = _read_intent_map(value, path)
+        elif key.value == "replace":
+            replace_all = _read_bool(value, path)
+        elif key.value != "language":
+            raise _error(f"unknown key {key.value!r} (expected intents, replace)", path, key)
+    return result, replace_all
+
+
+def _read_bool(node: yaml.Node, path: Path | str | None) -> bool:
+    if not isinstance(node, yaml.ScalarNode) or node.value.lower() not in ("true", "false"):
+        raise _error("expected true or false", path, node)
+    return node.value.lower() == "true"
+
+
+def _read_intent_map(node: yaml.Node, path: Path | str | None
+                     ) -> dict[Intent, tuple[bool, list[tuple[str, yaml.Node]]]]:
+    if not isinstance(node, yaml.MappingNode):
+        raise _error("'intents' must map intent names to phrases", path, node)
+    known = ", ".join(i.value for i in Intent)
+    out: dict[Intent, tuple[bool, list[tuple[str, yaml.Node]]]] = {}
+    for key, value in node.value:
+        try:
+            intent = Intent(str(key.value))
+        except ValueError:
+            raise _error(f"unknown intent {key.value!r} (known: {known})", path, key) from None
+        replace = False
+        if isinstance(value, yaml.MappingNode):
+            phrases_node: yaml.Node | None = None
+            for k, v in value.value:
+                if k.value == "replace":
+                    replace = _read_bool(v, path)
+                elif k.value == "phrases":
+                    phrases_node = v
+                else:
+                    raise _error(f"unknown key {k.value!r} (expected phrases, replace)", path, k)
+            phrases = [] if phrases_node is None else _scalar_list(phrases_node, path)
+        else:
+            phrases = _scalar_list(value, path)
+        for text, item in phrases:
+            _check_template(text, path, item)
+        out[intent] = (replace, phrases)
+    return out
+
+
+def _shipped_yaml() -> str:
+    return resources.files("companion").joinpath("commands_en.yaml").read_text("utf-8")
+
+
+# ---------------------------------------------------------------- grammar walking
+
+def _chunk_words(text: str) -> list[str]:
+    return normalize(text).split()
+
+
+def _expand(expr: Expression, lists: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Every word sequence an expression can produce."""
+    if isinstance(expr, TextChunk):
+        return [_chunk_words(expr.text)]
+    if isinstance(expr, ListReference):
+        return [v.split() for v in lists[expr.list_name]]
+    if isinstance(expr, Alternative):
+        return [seq for item in expr.items for seq in _expand(item, lists)]
+    if isinstance(expr, Permutation):
+        raise ValueError("permutations are not supported in command templates")
+    if isinstance(expr, Group):
+        seqs: list[list[str]] = [[]]
+        for item in expr.items:
+            tails = _expand(item, lists)
+            seqs = [s + t for s in seqs for t in tails]
+        return seqs
+    if isinstance(expr, RuleReference):
+        raise ValueError("rule references are not supported in command templates")
+    raise ValueError(f"unsupported template part {expr!r}")
+
+
+def _to_jsgf(expr: Expression) -> str:
+    """One hassil expression as a JSGF expansion (empty string for nothing)."""
+    if isinstance(expr, TextChunk):
+        return " ".join(_chunk_words(expr.text))
+    if isinstance(expr, ListReference):
+        return f"<{expr.list_name}>"
+    if isinstance(expr, Alternative):
+        parts = [_to_jsgf(i) for i in expr.items]
+        filled = [p for p in parts if p]
+        if not filled:
+            return ""
+        body = " | ".join(dict.fromkeys(filled))
+        return f"[{body}]" if len(filled) < len(parts) else f"({body})"
+    if isinstance(expr, Group):
+        return " ".join(p for p in (_to_jsgf(i) for i in expr.items) if p)
+    raise ValueError(f"unsupported template part {expr!r}")
+
+
+# ---------------------------------------------------------------- CommandSet
+
+class CommandSet:
+    """The commands a person can say, as a parser and as recogniser grammars."""
+
+    def __init__(self, templates: Mapping[Intent, Sequence[tuple[str, str]]],
+                 routines: Sequence[RoutinePhrases], safewords: Sequence[str]) -> None:
+        self._templates = {i: tuple(t) for i, t in templates.items() if t}
+        self._routines = tuple(routines)
+        self._safewords = tuple(normalize(s) for s in safewords if normalize(s))
+        self._routine_values = self._routine_map()
+        self._sentences = {i: [parse_sentence(t) for t, _ in ts]
+                           for i, ts in self._templates.items()}
+        self._intents = Intents.from_dict(self._hassil_dict())
+
+    # -- loading
+
+    @classmethod
+    def load(cls, routines: Sequence[RoutinePhrases], safewords: Sequence[str] = ("red",),
+             user_file: Path | None = None) -> CommandSet:
+        """Shipped templates, plus or replaced by a user commands file."""
+        shipped, _ = _read_intents(io.StringIO(_shipped_yaml()), "commands_en.yaml")
+        templates = {i: [(t, f"template {i.value}") for t, _ in p] for i, (_, p) in shipped.items()}
+        if user_file is not None:
+            try:
+                text = Path(user_file).read_text("utf-8")
+            except OSError as exc:
+                raise ConfigError(f"cannot read commands file: {exc.strerror}", user_file) from None
+            templates = cls._merge(templates, io.StringIO(text), user_file)
+        return cls(templates, routines, safewords)
+
+    @staticmethod
+    def _merge(templates: dict[Intent, list[tuple[str, str]]], stream: IO[str],
+               path: Path | str) -> dict[Intent, list[tuple[str, str]]]:
+        user, replace_all = _read_intents(stream, path)
+        merged = {} if replace_all else {i: list(t) for i, t in templates.items()}
+        for intent, (replace, phrases) in user.items():
+            origin = f"user file {Path(path).name} {intent.value}"
+            new = [(t, origin) for t, _ in phrases]
+            merged[intent] = new if replace else merged.get(intent, []) + new
+        return merged
+
+    def _routine_map(self) -> dict[str, str]:
+        """Spoken routine phrase → routine name (first routine wins a shared phrase)."""
+        out: dict[str, str] = {}
+        for r in self._routines:
+            for phrase in r.phrases:
+                spoken = normalize(phrase.replace("-", " "))
+                if spoken and out.setdefault(spoken, r.name) != r.name:
+                    _LOGGER.warning("phrase %r names both %s and %s", spoken, out[spoken], r.name)
+        return out
+
+    def _hassil_dict(self) -> dict:
+        intents = {i.value: {"data": [{"sentences": [t for t, _ in ts]}]}
+                   for i, ts in self._templates.items()}
+        if self._safewords:
+            stop = intents.setdefault(Intent.STOP.value, {"data": [{"sentences": []}]})
+            stop["data"][0]["sentences"].extend(self._safewords)
+        return {
+            "language": "en",
+            "intents": intents,
+            "lists": {
+                "routine": {"values": [{"in": k, "out": v} for k, v in self._routine_values.items()]},
+                "minutes": {"values": [{"in": w, "out": n} for w, n in minute_words()]},
+            },
+        }
+
+    def _lists(self) -> dict[str, list[str]]:
+        return {"routine": list(self._routine_values), "minutes": [w for w, _ in minute_words()]}
+
+    def _usable(self, sentence: Sentence) -> bool:
+        return "routine" not in _walk_lists(sentence.expression) or bool(self._routine_values)
+
+    # -- public
+
+    @property
+    def intents(self) -> frozenset[Intent]:
+        """Intents that have at least one phrase."""
+        return frozenset(self._templates) | ({Intent.STOP} if self._safewords else frozenset())
+
+    def parse(self, text: str) -> Command | None:
+        """The command a whole utterance says exactly, or None."""
+        words = normalize(text.replace("-", " "))
+        if not words:
+            return None
+        result = recognize(words, self._intents)
+        if result is None:
+            return None
+        slots: dict[str, object] = {k: e.value for k, e in result.entities.items()}
+        if "minutes" in slots:
+            slots["minutes"] = int(slots["minutes"])  # type: ignore[call-overload]
+        return Command(Intent(result.intent.name), slots, words)
+
+    def is_stop(self, text: str) -> bool:
+        """True when ``text`` is a stop command (including a safeword)."""
+        cmd = self.parse(text)
+        return cmd is not None and cmd.intent is Intent.STOP
+
+    def stop_sentences(self) -> list[str]:
+        """Every way to say stop (short; used for fast decisions)."""
+        lists = self._lists()
+        out = [" ".join(seq) for s in self._sentences.get(Intent.STOP, [])
+               for seq in _expand(s.expression, lists)]
+        return list(dict.fromkeys(out + list(self._safewords)))
+
+    def sentences(self) -> list[str]:
+        """Every phrase fully expanded (finite: minutes 1..120 in words), no duplicates."""
+        lists = self._lists()
+        out: list[str] = []
+        for intent, sents in self._sentences.items():
+            for s in sents:
+                if self._usable(s):
+                    out += [" ".join(seq) for seq in _expand(s.expression, lists)]
+        out += list(self._safewords)
+        return list(dict.fromkeys(x for x in out if x))
+
+    def jsgf(self) -> str:
+        """A compact JSGF grammar (public rule ``<command>``) for pocketsphinx."""
+        rules: list[str] = []
+        alts: list[str] = []
+        for intent, sents in self._sentences.items():
+            bodies = [_to_jsgf(s.expression) for s in sents if self._usable(s)]
+            if intent is Intent.STOP:
+                bodies += self._safewords
+            bodies = [b for b in dict.fromkeys(bodies) if b]
+            if bodies:
+                rules.append(f"<{intent.value}> = " + " | ".join(f"({b})" for b in bodies) + ";")
+                alts.append(f"<{intent.value}>")
+        if Intent.STOP not in self._sentences and self._safewords:
+            rules.append("<stop> = " + " | ".join(self._safewords) + ";")
+            alts.append("<stop>")
+        if self._routine_values:
+            rules.append("<routine> = " + " | ".join(self._routine_values) + ";")
+        rules += _minutes_jsgf()
+        head = ["#JSGF V1.0;", "grammar companion;", "public <command> = " + " | ".join(alts) + ";"]
+        return "\n".join(head + rules) + "\n"
+
+    def words(self) -> dict[str, str]:
+        """Every grammar word → where it first came from (for missing-word reports)."""
+        out: dict[str, str] = {}
+        for intent, ts in self._templates.items():
+            for template, origin in ts:
+                sentence = parse_sentence(template)
+                for seq in _expand(sentence.expression, {"routine": [""], "minutes": [""]}):
+                    for w in seq:
+                        out.setdefault(w, origin)
+                names = set(_walk_lists(sentence.expression))
+                if "minutes" in names:
+                    for spelled, _ in minute_words():
+                        for w in spelled.split():
+                            out.setdefault(w, "minutes (spoken numbers)")
+        for r in self._routines:
+            for phrase in r.phrases:
+                for w in normalize(phrase.replace("-", " ")).split():
+                    out.setdefault(w, f"routine {r.name} alias {phrase!r}")
+        for s in self._safewords:
+            for w in s.split():
+                out.setdefault(w, f"safeword {s!r}")
+        return out

@@ -1,0 +1,171 @@
+"""The ``listen`` and ``transcribe`` subcommands (the speech loop's command line)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from companion.commands import CommandSet, RoutinePhrases
+from companion.errors import CompanionError
+
+ENGINES = ("auto", "pocketsphinx", "vosk")
+
+
+def add_listen_parsers(sub: Any) -> None:
+    """Add ``listen`` and ``transcribe`` to the subcommand parser."""
+    listen = sub.add_parser("listen", help="listen for spoken commands and do what they say")
+    listen.add_argument("--input", type=Path, default=None,
+                        help="hear this WAV instead of the microphone (runs on its clock)")
+    listen.add_argument("--output", type=Path, default=None,
+                        help="with --input: write what would be played, same timeline")
+    listen.add_argument("--events", type=Path, default=None,
+                        help="write events (heard, say_start, ...) as JSON lines")
+    listen.add_argument("--echo-db", type=float, default=None,
+                        help="with --input: mix the companion's own output back in, N dB")
+    _engine_args(listen)
+    listen.add_argument("--voice", default=None, help="voice profile (see `voices list`)")
+    listen.set_defaults(handler=cmd_listen)
+
+    transcribe = sub.add_parser("transcribe", help="print the commands heard in a WAV file")
+    transcribe.add_argument("input", type=Path)
+    _engine_args(transcribe)
+    transcribe.add_argument("--json", action="store_true", help="one JSON object per line")
+    transcribe.set_defaults(handler=cmd_transcribe)
+
+
+def _engine_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default=None,
+                        help="recogniser (default: the settings file's, else auto)")
+    parser.add_argument("--model", type=Path, default=None, help="Vosk model folder")
+
+
+def command_set(context: Any) -> CommandSet:
+    """Spoken commands for every loaded routine, the safewords and the user's file."""
+    phrases = [RoutinePhrases(r.name, tuple(dict.fromkeys(
+        (r.name.replace("-", " "), r.title.lower(), *r.aliases)))) for r in context.routines.routines()]
+    return CommandSet.load(phrases, context.settings.safewords, context.settings.commands_file)
+
+
+def build_recognizer(context: Any, engine: str | None, model: Path | None) -> tuple[Any, CommandSet]:
+    """The recogniser the user asked for, with its model loaded (before any microphone)."""
+    from companion.recognition import make_recognizer
+
+    commands = command_set(context)
+    recognizer = make_recognizer(engine or context.settings.engine, commands,
+                                 model or context.settings.vosk_model)
+    return recognizer, commands
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    """Print each command heard in a WAV file (start, end, text, intent, slots)."""
+    from companion.audio import WavSource
+    from companion.cli import load_context
+
+    context = load_context(args)
+    source = WavSource(args.input)
+    recognizer, commands = build_recognizer(context, args.engine, args.model)
+    utterances = []
+    while (chunk := source.read()) is not None:
+        utterances += recognizer.accept(chunk)
+    utterances += recognizer.flush()
+    for u in utterances:
+        command = commands.parse(u.text)
+        record = {"start": round(u.start, 3), "end": round(u.end, 3), "text": u.text,
+                  "intent": command.intent.value if command else None,
+                  "slots": dict(command.slots) if command else {}}
+        print(json.dumps(record, ensure_ascii=False) if args.json
+              else f"{u.start:7.2f} {u.end:7.2f}  {u.text}")
+    return 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    """Listen on the microphone (or a WAV file) and act on spoken commands."""
+    from companion.cli import load_context
+    from companion.events import EventLog
+    from companion.session import Session
+    from companion.speech import Pyttsx3Synthesizer
+
+    if args.input is None and (args.output is not None or args.echo_db is not None):
+        raise CompanionError("--output and --echo-db go with --input FILE.wav")
+    context = load_context(args)
+    context.voice(args.voice)
+    recognizer, commands = build_recognizer(context, args.engine, args.model)
+    events = EventLog(args.events)
+    synth = Pyttsx3Synthesizer()
+    try:
+        player = context.player(synth, on_event=events, voice=args.voice)
+        if args.input is not None:
+            return _listen_to_file(args, recognizer, commands, player, context, events)
+        return _listen_live(context, recognizer, commands, player, events, args.voice)
+    finally:
+        synth.close()
+        events.close()
+
+
+def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: CommandSet,
+                    player: Any, context: Any, events: Any) -> int:
+    from companion.audio import WavSink, WavSource
+    from companion.listening import run_on_file
+    from companion.session import Session
+
+    source = WavSource(args.input)
+    session = Session(commands, player, context.routines, on_event=events, voice=args.voice)
+    sink = None
+    if args.output is not None:
+        try:
+            sink = WavSink(args.output, sample_rate=player.sample_rate)
+        except OSError as exc:
+            raise CompanionError(f"cannot write {args.output}: {exc.strerror}") from None
+    try:
+        run_on_file(source, recognizer, session, player, sink, args.echo_db)
+    finally:
+        if sink is not None:
+            sink.close()
+    heard = len(events.of_type("heard"))
+    print(f"heard {heard} command(s) in {source.duration:.1f} s of audio", file=sys.stderr)
+    return 0
+
+
+def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: Any,
+                 events: Any, voice: str | None) -> int:
+    from companion.audio import SoundDeviceSink, SoundDeviceSource
+    from companion.cli import EXIT_INTERRUPTED, _sigterm_as_interrupt
+    from companion.listening import LiveLoop, ReferenceBuffer
+    from companion.playback import RealtimeOutput
+    from companion.session import Session
+    from companion.status import StatusLine
+
+    sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate)
+    source = None
+    output = None
+    try:
+        source = SoundDeviceSource(context.settings.input_device)
+        reference = ReferenceBuffer(player.sample_rate)
+        output = RealtimeOutput(player, sink, observer=reference.push)
+        session = Session(commands, player, context.routines, on_event=events,
+                          stop_now=output.stop_now, voice=voice)
+        status = StatusLine(player, session)
+        loop = LiveLoop(source, recognizer, session, player, reference, on_tick=status.update)
+        output.start()
+        source.wait_ready(timeout=5.0)
+        print("Listening. Say \"play aftercare\", \"what can I say\", or \"stop\". "
+              "Ctrl-C quits.", file=sys.stderr, flush=True)
+        with _sigterm_as_interrupt():
+            try:
+                loop.run()
+            except KeyboardInterrupt:
+                output.stop_now()
+                time.sleep(0.1)
+                status.close()
+                return EXIT_INTERRUPTED
+        return 0
+    finally:
+        if output is not None:
+            output.close()
+        if source is not None:
+            source.close()
+        sink.close()

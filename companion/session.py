@@ -1,0 +1,97 @@
+"""Session: joins what was heard, the spoken commands and the player, and answers aloud."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from companion.commands import Command, CommandSet, Intent
+from companion.errors import UnknownNameError
+from companion.events import Event, EventHandler
+from companion.player import PlayerState, RoutinePlayer
+from companion.routines import RoutineLibrary
+
+log = logging.getLogger(__name__)
+
+HELP_TEXT = ("You can say: play aftercare, or the name of a routine. While I speak: pause, "
+             "resume, skip, softer, louder, slower, faster, or repeat that. "
+             "Stop always works.")
+NOT_FOUND_TEXT = "I don't have that one. You can ask: what routines do you have?"
+
+
+class Session:
+    """Acts on each heard utterance; "stop" and safewords act in every state.
+
+    ``clock`` gives the current time on the session timeline (the player's, in seconds),
+    used to stamp ``heard`` events.
+    """
+
+    def __init__(self, commands: CommandSet, player: RoutinePlayer, routines: RoutineLibrary,
+                 on_event: EventHandler | None = None, stop_now: Callable[[], None] | None = None,
+                 voice: str | None = None) -> None:
+        self.commands = commands
+        self.player = player
+        self.routines = routines
+        self._on_event = on_event or (lambda event: None)
+        self._stop_now = stop_now or player.stop
+        self._voice = voice
+        self.last_command: Command | None = None
+
+    def hear(self, text: str, t: float) -> Command | None:
+        """Act on one utterance heard at ``t``; returns the command, or None if it was none."""
+        command = self.commands.parse(text)
+        if command is None:
+            log.debug("not a command: %r", text)
+            return None
+        self._on_event(Event(t, "heard", {"text": command.text, "intent": command.intent.value,
+                                          "slots": dict(command.slots)}))
+        log.info("heard %s", command.intent.value)
+        log.debug("heard text %r", command.text)
+        self.last_command = command
+        self._act(command)
+        return command
+
+    def _act(self, command: Command) -> None:
+        player = self.player
+        simple: dict[Intent, Callable[[], None]] = {
+            Intent.STOP: self._stop_now, Intent.PAUSE: player.pause,
+            Intent.RESUME: player.resume, Intent.SKIP: player.skip,
+            Intent.REPEAT: player.repeat, Intent.SLOWER: player.slower,
+            Intent.FASTER: player.faster, Intent.SOFTER: player.softer,
+            Intent.LOUDER: player.louder, Intent.GOODNIGHT: player.goodnight,
+            Intent.YES: lambda: player.answer(True), Intent.NO: lambda: player.answer(False),
+            Intent.HELP: lambda: player.say(HELP_TEXT),
+            Intent.LIST: lambda: player.say(self._list_text()),
+            Intent.TIME_LEFT: lambda: player.say(self._time_left_text()),
+            Intent.PLAY: lambda: self._play(command),
+        }
+        simple[command.intent]()
+
+    def _play(self, command: Command) -> None:
+        name = command.slots.get("routine")
+        try:
+            routine = self.routines.get(str(name)) if name else None
+        except UnknownNameError:
+            routine = None
+        if routine is None:
+            self.player.say(NOT_FOUND_TEXT)
+            return
+        minutes = command.slots.get("minutes")
+        self.player.start(routine, float(minutes) if minutes else None,  # type: ignore[arg-type]
+                          self._voice)
+
+    def _list_text(self) -> str:
+        titles = [r.title for r in self.routines.routines()]
+        if not titles:
+            return "I don't have any routines yet."
+        listed = ", ".join(titles[:-1]) + (f", and {titles[-1]}" if len(titles) > 1 else titles[0])
+        return f"I have {listed}."
+
+    def _time_left_text(self) -> str:
+        status = self.player.status()
+        if status.state is PlayerState.IDLE or status.routine is None:
+            return "Nothing is playing right now."
+        minutes = round(status.seconds_left / 60)
+        if minutes < 1:
+            return "Less than a minute."
+        return "About one minute." if minutes == 1 else f"About {minutes} minutes."

@@ -1,0 +1,62 @@
+"""The one-line status shown while listening: state, last command, what is said, time left."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO
+
+from companion.player import RoutinePlayer
+from companion.session import Session
+
+
+class StatusLine:
+    """Redraws one terminal line (or prints changes, when stderr is not a terminal)."""
+
+    def __init__(self, player: RoutinePlayer, session: Session, stream: IO[str] | None = None,
+                 every: float = 0.5) -> None:
+        self.player = player
+        self.session = session
+        self.stream = stream or sys.stderr
+        self.every = every
+        self._last_text = ""
+        self._last_time = 0.0
+        self._tty = self.stream.isatty()
+
+    def text(self) -> str:
+        """The status as one short line."""
+        status = self.player.status()
+        parts = [status.state.value]
+        if status.routine:
+            parts.append(status.routine)
+            parts.append(f"{int(status.seconds_left // 60)}:{int(status.seconds_left % 60):02d} left")
+        if status.saying:
+            parts.append(f"saying \"{status.saying[:40]}\"")
+        if self.session.last_command is not None:
+            parts.append(f"last: {self.session.last_command.intent.value}")
+        return " | ".join(parts)
+
+    def update(self) -> None:
+        """Redraw if due (cheap; called once per input chunk)."""
+        now = time.monotonic()
+        if now - self._last_time < self.every:
+            return
+        self._last_time = now
+        text = self.text()
+        if self._tty:
+            self.stream.write("\r\033[K" + text)
+            self.stream.flush()
+        else:
+            status = self.player.status()
+            last = self.session.last_command
+            key = f"{status.state.value} {status.routine} {last.intent.value if last else ''}"
+            if key != self._last_text:
+                self.stream.write(text + "\n")
+                self.stream.flush()
+            self._last_text = key
+
+    def close(self) -> None:
+        """End the status line."""
+        if self._tty:
+            self.stream.write("\n")
+            self.stream.flush()

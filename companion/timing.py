@@ -1,0 +1,148 @@
+"""How long a routine takes, and stretching its quiet to fill ``--minutes N``. Pure code."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+
+from companion.errors import ConfigError
+from companion.routines import (
+    Ask,
+    Breathe,
+    Chime,
+    Include,
+    Pause,
+    Quiet,
+    Repeat,
+    Routine,
+    Say,
+    Step,
+)
+
+log = logging.getLogger(__name__)
+
+Lookup = Callable[[str], Routine]
+SaySeconds = Callable[[str], float]
+
+CHIME_SECONDS = 3.0
+"""How long a chime rings, for estimates."""
+MIN_QUIET_SECONDS = 5.0
+"""A stretched-down quiet step never gets shorter than this (or its own length)."""
+MAX_INCLUDE_DEPTH = 20
+"""Includes nested deeper than this are treated as a loop."""
+
+
+def estimate_seconds(steps: Sequence[Step], lookup: Lookup, say_seconds: SaySeconds,
+                     _depth: int = 0) -> float:
+    """Expected length of ``steps``: an Ask counts its question, timeout and silence branch."""
+    if _depth > MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"includes nested more than {MAX_INCLUDE_DEPTH} deep: "
+                          "they probably go round in a circle")
+    return sum(_step_seconds(step, lookup, say_seconds, _depth) for step in steps)
+
+
+def _step_seconds(step: Step, lookup: Lookup, say_seconds: SaySeconds, depth: int) -> float:
+    """Expected length of one step."""
+    if isinstance(step, Say):
+        return sum(say_seconds(t) for t in step.texts) / max(1, len(step.texts)) \
+            if step.pick_any else sum(say_seconds(t) for t in step.texts)
+    if isinstance(step, (Pause, Quiet)):
+        return step.seconds
+    if isinstance(step, Breathe):
+        return step.cycles * (step.inhale + step.hold + step.exhale + step.hold_out)
+    if isinstance(step, Ask):
+        return say_seconds(step.question) + step.timeout + \
+            estimate_seconds(step.silence, lookup, say_seconds, depth)
+    if isinstance(step, Chime):
+        return CHIME_SECONDS
+    if isinstance(step, Repeat):
+        if step.seconds is not None:
+            return step.seconds
+        return (step.times or 1) * estimate_seconds(step.steps, lookup, say_seconds, depth)
+    if isinstance(step, Include):
+        return estimate_seconds(lookup(step.routine).steps, lookup, say_seconds, depth + 1)
+    raise TypeError(f"not a step: {step!r}")
+
+
+def inline_includes(steps: Sequence[Step], lookup: Lookup, _depth: int = 0
+                    ) -> tuple[Step, ...]:
+    """``steps`` with every include replaced by the included routine's steps (recursively)."""
+    if _depth > MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"includes nested more than {MAX_INCLUDE_DEPTH} deep: "
+                          "they probably go round in a circle")
+    out: list[Step] = []
+    for step in steps:
+        if isinstance(step, Include):
+            out.extend(inline_includes(lookup(step.routine).steps, lookup, _depth + 1))
+        elif isinstance(step, Ask):
+            out.append(dataclasses.replace(
+                step, yes=inline_includes(step.yes, lookup, _depth),
+                no=inline_includes(step.no, lookup, _depth),
+                silence=inline_includes(step.silence, lookup, _depth)))
+        elif isinstance(step, Repeat):
+            out.append(dataclasses.replace(step, steps=inline_includes(step.steps, lookup,
+                                                                       _depth)))
+        else:
+            out.append(step)
+    return tuple(out)
+
+
+def scale_quiet(steps: Sequence[Step], factor: float) -> tuple[Step, ...]:
+    """``steps`` with every Quiet (nested too) multiplied by ``factor``, floored.
+
+    Quiet inside a ``repeat: {for: ...}`` is left alone: that repeat's length is its own.
+
+    The floor is ``MIN_QUIET_SECONDS``, or the quiet's own length if that is shorter, so
+    scaling down never makes a short quiet longer and never goes below zero.
+    """
+    out: list[Step] = []
+    for step in steps:
+        if isinstance(step, Quiet):
+            floor = min(step.seconds, MIN_QUIET_SECONDS)
+            out.append(dataclasses.replace(step, seconds=max(floor, step.seconds * factor)))
+        elif isinstance(step, Ask):
+            out.append(dataclasses.replace(step, yes=scale_quiet(step.yes, factor),
+                                           no=scale_quiet(step.no, factor),
+                                           silence=scale_quiet(step.silence, factor)))
+        elif isinstance(step, Repeat) and step.seconds is None:
+            out.append(dataclasses.replace(step, steps=scale_quiet(step.steps, factor)))
+        else:
+            out.append(step)
+    return tuple(out)
+
+
+def stretch_to_minutes(routine: Routine, minutes: float, lookup: Lookup,
+                       say_seconds: SaySeconds) -> Routine:
+    """A copy of ``routine`` whose quiet steps are scaled so it lasts about ``minutes``.
+
+    Includes are inlined so their quiet can stretch too. Everything else (speech, pauses,
+    breathing, check-in spacing) is unchanged. If the fixed parts alone are longer than
+    ``minutes``, quiet shrinks to its floor; a routine with no quiet is returned unchanged.
+    """
+    if minutes <= 0:
+        raise ValueError("minutes must be more than zero")
+    target = minutes * 60.0
+    steps = inline_includes(routine.steps, lookup)
+
+    def total(factor: float) -> float:
+        return estimate_seconds(scale_quiet(steps, factor), lookup, say_seconds)
+
+    if total(2.0) == total(1.0):
+        log.info("routine %s has no quiet to stretch; its length stays %.0f s",
+                 routine.name, total(1.0))
+        return dataclasses.replace(routine, steps=steps)
+    low, high = 0.0, 1.0
+    while total(high) < target:
+        high *= 2.0
+        if high > 1e9:
+            break
+    for _ in range(100):
+        mid = (low + high) / 2.0
+        if total(mid) < target:
+            low = mid
+        else:
+            high = mid
+    factor = high if total(high) - target <= target - total(low) else low
+    log.debug("stretching %s by %.3f to %.0f s", routine.name, factor, target)
+    return dataclasses.replace(routine, steps=scale_quiet(steps, factor))

@@ -1,0 +1,144 @@
+"""Voice profiles: which espeak-ng voice, how fast, how high, how loud."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from companion import yamlfile as yf
+from companion.errors import ConfigError, UnknownNameError
+
+log = logging.getLogger(__name__)
+
+VOICE_KEYS = ("name", "description", "espeak_voice", "rate", "pitch", "volume", "default")
+RATE_RANGE = (80, 250)
+"""Sensible words per minute."""
+ESPEAK_ID = re.compile(r"^[A-Za-z0-9_/-]+(\+[A-Za-z0-9_-]+)?$")
+"""An espeak-ng voice id with an optional +variant, e.g. ``en-us+f3``."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One voice profile from ``voices/*.yaml``."""
+
+    name: str
+    """Identifier, e.g. ``gentle``."""
+    espeak_voice: str = "en-us"
+    """espeak-ng voice id, e.g. ``en-us`` or ``en-gb+f3``."""
+    rate: int = 140
+    """Words per minute."""
+    pitch: int = 40
+    """espeak-ng pitch, 0-99."""
+    volume: float = 0.9
+    """Relative loudness 0-1 (always under the output cap)."""
+    description: str = ""
+    """One line for ``voices list``."""
+    default: bool = False
+    """True for the profile used when nothing else is asked for."""
+    source: Path | None = field(default=None, compare=False)
+    """File it came from."""
+
+
+FALLBACK = Voice(name="default", description="espeak-ng's plain English voice")
+"""Used only when no voice profile loaded at all."""
+
+
+def voice_from_dict(data: Mapping[str, Any] | yf.Item, path: Path | None = None) -> Voice:
+    """Build a Voice from parsed data (ConfigError at the offending value)."""
+    src = yf.Source(Path(path) if path is not None else None)
+    top = yf.mapping(src, yf.from_plain(data), "a voice file", VOICE_KEYS, required=("name",))
+    name = yf.text(src, top["name"], "name")
+    if not yf.NAME_PATTERN.match(name):
+        raise src.error(top["name"], f"name '{name}' must be lowercase letters, digits and "
+                                     "dashes, like gentle")
+    base = Voice(name=name)
+    espeak_voice = base.espeak_voice
+    if "espeak_voice" in top:
+        espeak_voice = yf.text(src, top["espeak_voice"], "espeak_voice")
+        if not ESPEAK_ID.match(espeak_voice):
+            raise src.error(top["espeak_voice"], f"espeak_voice '{espeak_voice}' is not an "
+                            "espeak-ng voice id like en-us or en-us+f3 (see `espeak-ng --voices`)")
+    return Voice(
+        name=name,
+        espeak_voice=espeak_voice,
+        rate=int(yf.number(src, top["rate"], "rate (words per minute)", *RATE_RANGE,
+                           integer=True)) if "rate" in top else base.rate,
+        pitch=int(yf.number(src, top["pitch"], "pitch", 0, 99, integer=True))
+        if "pitch" in top else base.pitch,
+        volume=float(yf.number(src, top["volume"], "volume", 0, 1))
+        if "volume" in top else base.volume,
+        description=yf.text(src, top["description"], "description")
+        if "description" in top else "",
+        default=yf.boolean(src, top["default"], "default") if "default" in top else False,
+        source=src.path,
+    )
+
+
+def voice_from_yaml(stream: IO[str] | IO[bytes] | str | bytes,
+                    path: Path | None = None) -> Voice:
+    """Parse one voice profile from YAML text or a stream."""
+    return voice_from_dict(yf.read_yaml(stream, Path(path) if path is not None else None), path)
+
+
+def load_voice_file(path: Path) -> Voice:
+    """Load and validate one voice file."""
+    path = Path(path)
+    return voice_from_yaml(yf.read_bytes(path), path)
+
+
+@dataclass(frozen=True)
+class VoiceLibrary:
+    """All loaded voice profiles by name, and the mistakes found while loading them."""
+
+    by_name: Mapping[str, Voice]
+    """Profiles that loaded, in load order (a later dir overrides by name)."""
+    errors: list[ConfigError] = field(default_factory=list)
+    """One entry per broken file; the rest still load."""
+
+    @classmethod
+    def load(cls, dirs: Sequence[Path]) -> VoiceLibrary:
+        """Load every voice in ``dirs`` (shipped first, then the user dir)."""
+        found: dict[str, Voice] = {}
+        errors: list[ConfigError] = []
+        for directory in dirs:
+            for path in yf.yaml_files(Path(directory).expanduser()):
+                try:
+                    voice = load_voice_file(path)
+                except ConfigError as exc:
+                    log.warning("%s", exc)
+                    errors.append(exc)
+                    continue
+                found[voice.name] = voice
+        return cls(found, errors)
+
+    def names(self) -> list[str]:
+        """Voice names, sorted."""
+        return sorted(self.by_name)
+
+    def voices(self) -> list[Voice]:
+        """Voices, sorted by name."""
+        return [self.by_name[n] for n in self.names()]
+
+    def get(self, name: str) -> Voice:
+        """The voice called ``name``; UnknownNameError (with a suggestion) if none."""
+        if name in self.by_name:
+            return self.by_name[name]
+        raise UnknownNameError(f"no voice named '{name}'{yf.suggest(name, self.by_name)}; "
+                               "`companion voices list` shows them")
+
+    def default(self) -> Voice:
+        """The profile marked ``default: true`` (the last loaded wins), else the first."""
+        marked = [v for v in self.by_name.values() if v.default]
+        if marked:
+            return marked[-1]
+        if self.by_name:
+            return self.by_name[self.names()[0]]
+        log.warning("no voice profiles loaded; using espeak-ng's plain voice")
+        return FALLBACK
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.by_name

@@ -1,0 +1,124 @@
+"""Echo canceller on real espeak-ng speech: the companion's voice out, a person's voice in."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from companion.audio import INPUT_RATE, read_wav, resample
+from companion.echo import EchoCanceller, estimate_delay
+
+SR = INPUT_RATE
+COMPANION_TEXT = ("Let's slow down together. Breathe in slowly, and hold it for a moment. "
+                  "Now breathe out, all the way. You are safe. You did so well. "
+                  "I am right here with you, and there is no hurry at all.")
+NEAR_START = 4.5  # seconds: when the person says "stop" over the companion
+
+
+def _speak(tmp: Path, name: str, text: str, *args: str) -> np.ndarray:
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng not found: install espeak-ng")
+    path = tmp / f"{name}.wav"
+    subprocess.run(["espeak-ng", *args, text, "-w", str(path)], check=True)
+    x, rate = read_wav(path)
+    return resample(x, rate, SR)
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, np.ndarray]:
+    """(companion speech, a second voice saying "stop"), both 16 kHz float."""
+    tmp = tmp_path_factory.mktemp("speech")
+    companion = _speak(tmp, "companion", COMPANION_TEXT, "-v", "en-us")
+    stop = _speak(tmp, "stop", "stop", "-v", "en-us+f3", "-p", "70")
+    loud = np.nonzero(np.abs(stop) > 0.01)[0]
+    return companion, stop[loud[0]:loud[-1]]
+
+
+def room_echo(reference: np.ndarray, delay_ms: float, seed: int = 1) -> np.ndarray:
+    """Reference through a -6 dB path: a direct delay plus a short decaying room tail."""
+    rng = np.random.default_rng(seed)
+    dl = int(delay_ms * SR / 1000)
+    n = dl + int(0.08 * SR)
+    h = np.zeros(n)
+    h[dl] = 1.0
+    h[dl + 1:] = 0.15 * rng.standard_normal(n - dl - 1) * np.exp(-np.arange(n - dl - 1)
+                                                                  / (0.015 * SR))
+    return np.convolve(reference, 0.5 * h)[:len(reference)]
+
+
+def run(ec: EchoCanceller, mic: np.ndarray, ref: np.ndarray, dtype: str = "float32"
+        ) -> tuple[np.ndarray, float]:
+    """Feed 20 ms chunks; return the output and the mean cost per chunk in ms."""
+    out = np.zeros(len(mic))
+    n = 320
+    cost = 0.0
+    chunks = len(mic) // n
+    for i in range(0, chunks * n, n):
+        m, r = mic[i:i + n], ref[i:i + n]
+        if dtype == "int16":
+            m, r = (np.round(v * 32767).astype(np.int16) for v in (m, r))
+        t = time.perf_counter()
+        y = ec.process(m, r)
+        cost += time.perf_counter() - t
+        out[i:i + n] = y / 32768.0 if dtype == "int16" else y
+    return out[:chunks * n], cost / chunks * 1000
+
+
+def db(num: np.ndarray, den: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(num ** 2) / np.sum(den ** 2)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suppress", [False, True])
+@pytest.mark.parametrize("delay_ms", [20, 60, 120])
+def test_cancels_echo_and_keeps_the_person(voices: tuple[np.ndarray, np.ndarray],
+                                           delay_ms: int, suppress: bool) -> None:
+    ref, stop = voices
+    rng = np.random.default_rng(7)
+    echo = room_echo(ref, delay_ms)
+    near = np.zeros(len(ref))
+    t0 = int(NEAR_START * SR)
+    near[t0:t0 + len(stop)] = 0.5 * stop
+    noise = rng.standard_normal(len(ref)) * 10 ** (-60 / 20)
+    mic = echo + near + noise
+    out, cost = run(EchoCanceller(suppress=suppress), mic, ref)
+    n = len(out)
+    residual = out - near[:n] - noise[:n]
+    echo_only = np.zeros(n, dtype=bool)
+    echo_only[3 * SR:] = True  # after convergence
+    echo_only[t0 - SR // 4:t0 + len(stop) + SR // 4] = False
+    erle = db(echo[:n][echo_only], residual[echo_only])
+    talk = slice(t0, t0 + len(stop))
+    kept = db(out[talk], near[talk])
+    print(f"delay {delay_ms} ms suppress={suppress}: ERLE {erle:.1f} dB, person's voice "
+          f"{kept:+.2f} dB, {cost:.3f} ms per 20 ms chunk")
+    assert erle >= 15.0
+    assert abs(kept) <= 3.0
+    corr = np.dot(out[talk], near[talk]) / np.sqrt(np.dot(out[talk], out[talk])
+                                                   * np.dot(near[talk], near[talk]))
+    assert corr > 0.9
+
+
+def test_int16_chunks_and_no_reference_passes_through(
+        voices: tuple[np.ndarray, np.ndarray]) -> None:
+    _, stop = voices
+    mic = np.concatenate([0.5 * stop, np.zeros(640)])[:len(stop) // 320 * 320]
+    out, _ = run(EchoCanceller(), mic, np.zeros(len(mic)), dtype="int16")
+    assert np.max(np.abs(out - mic)) < 2 / 32768
+
+
+def test_chunk_must_be_whole_blocks() -> None:
+    with pytest.raises(ValueError):
+        EchoCanceller().process(np.zeros(100), np.zeros(100))
+
+
+@pytest.mark.parametrize("delay_ms", [20, 60, 140])
+def test_estimate_delay(voices: tuple[np.ndarray, np.ndarray], delay_ms: int) -> None:
+    ref = voices[0][:3 * SR]
+    mic = room_echo(ref, delay_ms) + 0.001 * np.random.default_rng(3).standard_normal(len(ref))
+    assert estimate_delay(mic, ref, SR) == pytest.approx(delay_ms / 1000, abs=0.002)

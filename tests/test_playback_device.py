@@ -1,0 +1,104 @@
+"""Real playback: routines through sounddevice into the PulseAudio null sink, recorded back
+from its monitor, as a person in the room would hear them."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from companion.audio import SoundDeviceSink, SoundDeviceSource
+from companion.events import EventLog
+from companion.playback import RealtimeOutput
+from companion.player import PlayerState, RoutinePlayer
+from companion.routines import Pause, Routine, Say
+from companion.voices import Voice
+from tests.audio_checks import loud_spans
+
+VOICE = Voice("test", espeak_voice="en-us", rate=150, volume=1.0)
+IN_RATE = 16000
+
+
+class Recorder:
+    """Records the monitor source on a thread until stopped."""
+
+    def __init__(self) -> None:
+        self.source = SoundDeviceSource(None)
+        assert self.source.wait_ready(timeout=10)
+        self.source.clear()
+        self.chunks: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            chunk = self.source.read(timeout=0.2)
+            if chunk:
+                self.chunks.append(chunk)
+
+    def stop(self) -> np.ndarray:
+        self._stop.set()
+        self._thread.join()
+        self.source.close()
+        return np.frombuffer(b"".join(self.chunks), "<i2").astype(np.float32) / 32768
+
+
+def play_live(synth, routine: Routine, cap_db: float = -6.0, stop_after: float | None = None):
+    log = EventLog()
+    player = RoutinePlayer(synth, lambda name: VOICE, lambda name: None, cap_db=cap_db,
+                           on_event=log, rng=random.Random(1))
+    for _ in range(3):
+        player.louder()
+    sink = SoundDeviceSink(None, sample_rate=player.sample_rate)
+    assert sink.wait_ready(timeout=10)
+    recorder = Recorder()
+    output = RealtimeOutput(player, sink)
+    player.start(routine)
+    output.start()
+    began = time.monotonic()
+    stopped_at_frame = None
+    while player.busy and time.monotonic() - began < 60:
+        if stop_after is not None and stopped_at_frame is None and \
+                time.monotonic() - began > stop_after:
+            stopped_at_frame = player.frames
+            output.stop_now()
+        time.sleep(0.01)
+    time.sleep(0.5)
+    output.close()
+    sink.close()
+    return recorder.stop(), log, stopped_at_frame
+
+
+def test_speech_and_silence_arrive_where_the_routine_puts_them(pulse_null_sink, synth):
+    routine = Routine("dev", "Dev", (Say(("Hello, I am right here with you.",)), Pause(2.5),
+                                     Say(("And now we are done.",))))
+    recording, log, _ = play_live(synth, routine, cap_db=-9.0)
+    spans = loud_spans(recording, IN_RATE, threshold=0.02, min_gap_s=1.0)
+    assert len(spans) == 2, spans
+    gap = spans[1][0] - spans[0][1]
+    said = [e.t for e in log.of_type("say_start")]
+    said_end = [e.t for e in log.of_type("say_end")]
+    print(f"gap heard {gap:.3f} s, gap rendered {said[1] - said_end[0]:.3f} s")
+    assert gap == pytest.approx(said[1] - said_end[0], abs=0.15)
+    assert np.max(np.abs(recording)) <= 10 ** (-9 / 20) * 1.02  # cap holds on the device
+    assert np.max(np.abs(recording)) > 10 ** (-9 / 20) * 0.5
+
+
+def test_stop_cuts_a_sentence_short_on_the_real_device(pulse_null_sink, synth):
+    long = ("This sentence is long on purpose, it goes on and on, slowly, with many words, "
+            "so that there is plenty of it left when stop arrives.")
+    recording, log, stopped_frame = play_live(synth, Routine("s", "S", (Say((long,)),)),
+                                              stop_after=2.0)
+    spans = loud_spans(recording, IN_RATE, threshold=0.003, min_gap_s=0.5)
+    assert spans, "nothing was heard"
+    heard = spans[-1][1] - spans[0][0]
+    full = len(synth.synthesize(long, VOICE)) / synth.sample_rate
+    rendered = stopped_frame / synth.sample_rate
+    print(f"heard {heard:.3f} s of a {full:.1f} s sentence; rendered {rendered:.3f} s at stop; "
+          f"stop to silence about {1000 * (heard - rendered):.0f} ms")
+    assert heard < full / 2
+    assert log.of_type("routine_end")[-1].data["reason"] == "stopped"
