@@ -466,7 +466,7 @@ class _SupervisedStream:
     kind = "output"
     stall_s = 1.5
     startup_grace_s = 5.0
-    ready_run_s = 0.1
+    ready_run_s = 0.2
     check_every_s = 0.1
 
     def __init__(self, device: str | None) -> None:
@@ -476,6 +476,7 @@ class _SupervisedStream:
         self._stream: Any = None
         self._last_cb = 0.0
         self._run_start = 0.0
+        self._run_frames = 0
         self._started_at = 0.0
         self._ready = threading.Event()
         self._closing = threading.Event()
@@ -512,15 +513,18 @@ class _SupervisedStream:
             self.connected = True
         log.debug("%s device '%s' opened", self.kind, self.device_name)
 
-    def _mark_callback(self) -> bool:
+    def _mark_callback(self, frames: int, rate: int) -> bool:
         """Called from the stream callback: note the time; True once callbacks flow.
 
-        PortAudio here runs a few priming callbacks at once, then none for ~1.9 s: the
-        stream counts as ready after ``ready_run_s`` of callbacks without a long gap.
+        PortAudio here first runs priming callbacks (at once, or in a fast burst), then
+        may run none for ~1.9 s: the stream counts as ready after ``ready_run_s`` of
+        callbacks that keep pace with the wall clock (no long gap, no burst).
         """
         now = time.monotonic()
-        if now - self._last_cb > 0.2:
-            self._run_start = now
+        ahead = self._run_frames / rate - (now - self._run_start)
+        if now - self._last_cb > 0.2 or ahead > 0.1:
+            self._run_start, self._run_frames = now, 0
+        self._run_frames += frames
         self._last_cb = now
         if not self._ready.is_set() and now - self._run_start >= self.ready_run_s:
             self._ready.set()
@@ -632,7 +636,7 @@ class SoundDeviceSink(_SupervisedStream):
                                   latency=self.latency, callback=self._callback)
 
     def _callback(self, outdata: np.ndarray, frames: int, t: Any, status: Any) -> None:
-        if not self._mark_callback():  # priming callbacks: keep the queue for later
+        if not self._mark_callback(frames, self.sample_rate):  # priming: keep the queue
             outdata.fill(0.0)
             return
         with self._cond:
@@ -748,7 +752,7 @@ class SoundDeviceSource(_SupervisedStream):
                                     callback=self._callback)
 
     def _callback(self, indata: Any, frames: int, t: Any, status: Any) -> None:
-        self._mark_callback()
+        self._mark_callback(frames, INPUT_RATE)
         data = bytes(indata)
         with self._cond:
             if len(self._queue) == self._queue.maxlen:

@@ -7,8 +7,6 @@ the file lives in a private 0700 directory and is deleted as soon as it is read.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import queue
@@ -141,7 +139,11 @@ class Pyttsx3Synthesizer:
         """The synthesis thread: owns the pyttsx3 engine (it is not thread-safe)."""
         try:
             import pyttsx3
+            import pyttsx3.drivers.espeak as espeak_driver
 
+            # It prints "Audio saved to <file>" on stdout; silence it for that module only
+            # (redirect_stdout would swallow every other thread's output too).
+            espeak_driver.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
             engine = pyttsx3.init("espeak")
         except Exception as exc:  # noqa: BLE001 - any failure here means no espeak-ng
             ready.set_exception(ModelError(
@@ -171,9 +173,8 @@ class Pyttsx3Synthesizer:
         text = f"{_EMBEDDED}{job.rate}S{_EMBEDDED}{job.voice.pitch}P{spoken}"
         path = self._dir / "utterance.wav"
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints the file name
-                engine.save_to_file(text, str(path))  # type: ignore[attr-defined]
-                engine.runAndWait()  # type: ignore[attr-defined]
+            engine.save_to_file(text, str(path))  # type: ignore[attr-defined]
+            engine.runAndWait()  # type: ignore[attr-defined]
             pcm = _read_complete_wav(path)
         finally:
             path.unlink(missing_ok=True)

@@ -90,7 +90,13 @@ def test_protocols(streams: tuple[SoundDeviceSource, SoundDeviceSink]) -> None:
     assert isinstance(source, AudioSource) and isinstance(sink, AudioSink)
 
 
-def test_played_speech_comes_back_at_the_right_level(
+def _heard_and_ended(rec: Recorder) -> bool:
+    levels = [level_db(c) for _, c in list(rec.chunks)]
+    loud = [i for i, lv in enumerate(levels) if lv > -20]
+    return bool(loud) and len(levels) - loud[-1] > 10
+
+
+def test_played_tone_comes_back_at_the_right_level(
         streams: tuple[SoundDeviceSource, SoundDeviceSink]) -> None:
     source, sink = streams
     rec = Recorder(source)
@@ -99,7 +105,9 @@ def test_played_speech_comes_back_at_the_right_level(
     for i in range(0, len(sound), 441):
         sink.write(sound[i:i + 441])
     sink.drain(5)
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not _heard_and_ended(rec):
+        time.sleep(0.05)
     x = rec.stop()
     start = int(np.argmax(np.abs(x) > 0.1))  # onset of the tone in the recording
     delay = start / INPUT_RATE
