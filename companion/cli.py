@@ -9,10 +9,15 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Callable, NoReturn, Sequence
 
 from companion import __version__
 from companion.errors import CompanionError, ConfigError
+
+if TYPE_CHECKING:
+    from companion.audio import WavSink
+    from companion.context import Context
+    from companion.player import RoutinePlayer
 
 log = logging.getLogger("companion")
 
@@ -156,7 +161,6 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 
 def _render_to_file(player: "RoutinePlayer", path: Path, title: str) -> int:
-    from companion.audio import WavSink
     from companion.playback import render_until_idle
 
     began = time.perf_counter()
@@ -181,7 +185,7 @@ def _open_wav_sink(path: Path, rate: int) -> "WavSink":
 
 
 def _play_live(player: "RoutinePlayer", device: str | None, title: str) -> int:
-    from companion.audio import SoundDeviceSink
+    from companion.devices import SoundDeviceSink
     from companion.player import PlayerState
     from companion.playback import RealtimeOutput
 
@@ -308,7 +312,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:
-    from companion.audio import list_devices
+    from companion.devices import list_devices
 
     for line in list_devices():
         print(line)
@@ -363,6 +367,6 @@ def _doctor_recognizer(args: argparse.Namespace) -> str:
 
 
 def _doctor_device(kind: str) -> str:
-    from companion.audio import find_device
+    from companion.devices import find_device
 
     return find_device(None, kind)

@@ -86,7 +86,6 @@ def cmd_listen(args: argparse.Namespace) -> int:
     """Listen on the microphone (or a WAV file) and act on spoken commands."""
     from companion.cli import load_context
     from companion.events import EventLog
-    from companion.session import Session
     from companion.speech import Pyttsx3Synthesizer
 
     if args.input is None and (args.output is not None or args.echo_db is not None):
@@ -132,7 +131,7 @@ def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: Command
 
 def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: Any,
                  events: Any, voice: str | None) -> int:
-    from companion.audio import SoundDeviceSink, SoundDeviceSource
+    from companion.devices import SoundDeviceSink, SoundDeviceSource
     from companion.cli import EXIT_INTERRUPTED, _sigterm_as_interrupt
     from companion.listening import LiveLoop, ReferenceBuffer
     from companion.playback import RealtimeOutput

@@ -117,9 +117,13 @@ class RoutinePlayer:
 
     # ----- control API (any thread) -------------------------------------------------
     def start(self, routine: Routine, minutes: float | None = None,
-              voice: str | None = None) -> None:
-        """Start ``routine`` (stopping whatever plays), stretched to ``minutes`` if given."""
-        self._controls.put(("start", (routine, minutes, voice)))
+              voice: str | None = None, acknowledge: bool = False) -> None:
+        """Start ``routine`` (stopping whatever plays), stretched to ``minutes`` if given.
+
+        With ``acknowledge`` a short soft tone comes first, so a person who asked by voice
+        hears at once that they were heard, even if the routine opens with a pause.
+        """
+        self._controls.put(("start", (routine, minutes, voice, acknowledge)))
 
     def stop(self) -> None:
         """Fade out within 40 ms and end the routine (reason ``stopped``)."""
@@ -354,7 +358,7 @@ class RoutinePlayer:
             self._begin(arg, self.frames)
 
     def _begin(self, arg: object, at: int) -> None:
-        routine, minutes, voice = arg  # type: ignore[misc]
+        routine, minutes, voice, acknowledge = arg  # type: ignore[misc]
         if self._routine is not None:
             self._end_routine("stopped", at)
         self._reset_routine()
@@ -368,6 +372,8 @@ class RoutinePlayer:
             self._ambient = NoiseBed(routine.ambient.value, self.sample_rate)
             self._ambient_level = 0.0
             self._ambient_target = 1.0
+        if acknowledge:
+            self._queue.append(self._cursor_for(Tone("ack"), announcement=True))
         self._emit(at, "routine_start", routine=routine.name)
         self._set_state(PlayerState.PLAYING, at)
 

@@ -78,7 +78,7 @@ class Session:
             return
         minutes = command.slots.get("minutes")
         self.player.start(routine, float(minutes) if minutes else None,  # type: ignore[arg-type]
-                          self._voice)
+                          self._voice, acknowledge=True)
 
     def _list_text(self) -> str:
         titles = [r.title for r in self.routines.routines()]

@@ -52,12 +52,14 @@ def chime(kind: str, sample_rate: int) -> np.ndarray:
     """A soft bell-like chime with peak 1.0 (the player scales it under the cap).
 
     ``soft``: two gentle partials around A5; ``bell``: brighter with inharmonic partials;
-    ``low``: a warm low tone. Slow attack, long exponential decay: never a sudden sound.
+    ``low``: a warm low tone; ``ack``: a short soft "I heard you" before a voice-started
+    routine. Slow attack, exponential decay: never a sudden sound.
     """
     spec = {
         "soft": (880.0, ((1.0, 1.0), (2.0, 0.25)), 1.6),
         "bell": (660.0, ((1.0, 1.0), (2.76, 0.35), (5.4, 0.12)), 2.2),
         "low": (330.0, ((1.0, 1.0), (2.0, 0.3), (3.0, 0.1)), 2.0),
+        "ack": (660.0, ((1.0, 1.0), (1.5, 0.5)), 0.7),
     }
     base, partials, length = spec.get(kind, spec["soft"])
     t = np.arange(int(length * sample_rate), dtype=np.float64) / sample_rate

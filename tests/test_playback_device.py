@@ -10,10 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from companion.audio import SoundDeviceSink, SoundDeviceSource
+from companion.devices import SoundDeviceSink, SoundDeviceSource
 from companion.events import EventLog
 from companion.playback import RealtimeOutput
-from companion.player import PlayerState, RoutinePlayer
+from companion.player import RoutinePlayer
 from companion.routines import Pause, Routine, Say
 from companion.voices import Voice
 from tests.audio_checks import loud_spans

@@ -11,7 +11,7 @@ from companion.events import EventLog
 from companion.player import DEFAULT_VOLUME_DB, VOLUME_STEP_DB, PlayerState, RoutinePlayer
 from companion.routines import (Ambient, Ask, Breathe, Chime, Include, Pause, Quiet, Routine,
                                 Say)
-from companion.sounds import db_to_gain, peak_dbfs, rms_dbfs
+from companion.sounds import peak_dbfs, rms_dbfs
 from companion.voices import Voice
 from tests.audio_checks import loud_spans, silent_after
 
@@ -278,3 +278,13 @@ def test_minutes_stretch_the_quiet_to_fill_the_time(synth):
     player.start(routine(Say(("Quiet now.",)), Quiet(60.0), Say(("Ending now.",))), minutes=5)
     audio = render_until_idle(player, limit_s=900)
     assert len(audio) / RATE == pytest.approx(300.0, rel=0.05)
+
+
+def test_a_voice_started_routine_is_acknowledged_at_once_and_softly(synth):
+    player, _ = make_player(synth)
+    player.start(routine(Pause(2.0), Say(("Hello.",))), acknowledge=True)
+    audio = render(player, 1.0)
+    onset = np.flatnonzero(np.abs(audio) > 10 ** (-50 / 20))[0] / RATE
+    assert onset < 0.02
+    speech_peak = np.max(np.abs(render_until_idle(player)))
+    assert np.max(np.abs(audio)) < 0.5 * speech_peak  # softer than the voice

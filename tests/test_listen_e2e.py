@@ -1,0 +1,164 @@
+"""End to end: `companion listen --input` on generated spoken sessions, checked on the
+events it writes and the audio it would have played (same timeline as the input)."""
+
+from __future__ import annotations
+
+import json
+import wave
+
+import numpy as np
+import pytest
+
+from tests import clips
+from tests.audio_checks import silent_after
+
+OUT_RATE = 22050
+
+
+def write_session(path, parts: list[tuple[str, float]], voice: str = "en-us") -> dict[str, float]:
+    """Silence and spoken commands in order; returns when each command's speech ends."""
+    audio: list[np.ndarray] = []
+    ends: dict[str, float] = {}
+    t = 0
+    for text, gap in parts:
+        if text:
+            spoken = clips.speak(text, voice=voice, rate=150)
+            audio.append(spoken)
+            t += len(spoken)
+            ends[text] = t / clips.RATE
+        audio.append(clips.silence(gap))
+        t += int(round(gap * clips.RATE))
+    pcm = clips.add_floor(clips.concat(*audio))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(clips.RATE)
+        w.writeframes(pcm.astype("<i2").tobytes())
+    return ends
+
+
+def read_output(path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+
+
+def read_events(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def run_listen(run_companion, tmp_path, parts, *extra: str):
+    session = tmp_path / "in.wav"
+    ends = write_session(session, parts)
+    out, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
+    result = run_companion("listen", "--input", session, "--output", out, "--events", events,
+                           *extra)
+    assert result.returncode == 0, result.stderr
+    return ends, read_output(out), read_events(events)
+
+
+def heard(events: list[dict]) -> list[str]:
+    return [e["intent"] for e in events if e["type"] == "heard"]
+
+
+SESSION = [("", 1.0), ("play breathing", 6.0), ("pause", 3.0), ("resume", 5.0), ("stop", 3.0)]
+
+
+@pytest.mark.parametrize("echo", [None, "-6"])
+def test_play_pause_resume_stop(run_companion, tmp_path, echo):
+    extra = ("--echo-db", echo) if echo else ()
+    ends, output, events = run_listen(run_companion, tmp_path, SESSION, *extra)
+    assert heard(events) == ["play", "pause", "resume", "stop"]
+    play = next(e for e in events if e["type"] == "heard")
+    assert play["slots"] == {"routine": "breathing"}
+    types = [e["type"] for e in events]
+    assert types.index("routine_start") < types.index("paused") < types.index("resumed")
+    end = [e for e in events if e["type"] == "routine_end"]
+    assert end and end[-1]["reason"] == "stopped"
+    # the companion spoke between play and pause, and was silent while paused
+    first_say = next(e["t"] for e in events if e["type"] == "say_start")
+    assert ends["play breathing"] < first_say < ends["play breathing"] + 1.0
+    pause_t = ends["pause"]
+    paused = output[int((pause_t + 0.5) * OUT_RATE): int((ends["resume"] - 0.1) * OUT_RATE)]
+    assert np.max(np.abs(paused)) < 10 ** (-50 / 20)
+    # nothing is spoken after stop; the output goes quiet right after the command
+    stop_t = next(e["t"] for e in events if e["type"] == "heard" and e["intent"] == "stop")
+    assert not [e for e in events if e["type"] == "say_start" and e["t"] > stop_t]
+    quiet_after = silent_after(output, OUT_RATE, ends["stop"])
+    print(f"echo {echo}: end of 'stop' to silence {1000 * quiet_after:.0f} ms")
+    assert quiet_after < 0.6
+
+
+def test_the_companion_does_not_obey_its_own_voice(run_companion, tmp_path, companion_env):
+    """A routine that keeps saying command words, mixed back at -6 dB: nothing is heard."""
+    from pathlib import Path
+
+    folder = Path(companion_env["XDG_DATA_HOME"]) / "quiet-companion" / "routines"
+    folder.mkdir(parents=True)
+    (folder / "tricky.yaml").write_text("""\
+name: tricky
+title: Tricky
+aliases: [tricky]
+steps:
+  - say: You can say stop at any time.
+  - pause: 1s
+  - say: Pause. Wait. Skip. Next. Louder. Softer.
+  - pause: 1s
+  - say: Stop. Stop please. That's enough.
+  - pause: 1s
+  - say: Play wind down. Play aftercare. Goodnight.
+  - pause: 1s
+  - say: This is the end.
+""")
+    ends, output, events = run_listen(run_companion, tmp_path,
+                                      [("", 0.5), ("play tricky", 20.0)], "--echo-db", "-6")
+    assert heard(events) == ["play"]
+    reasons = [e["reason"] for e in events if e["type"] == "routine_end"]
+    assert reasons in ([], ["done"])
+
+
+def test_a_question_is_answered_by_voice(run_companion, tmp_path, companion_env):
+    from pathlib import Path
+
+    folder = Path(companion_env["XDG_DATA_HOME"]) / "quiet-companion" / "routines"
+    folder.mkdir(parents=True)
+    (folder / "water.yaml").write_text("""\
+name: water
+title: Water
+aliases: [water]
+steps:
+  - ask: Would you like some water?
+    timeout: 8s
+    yes: [{say: Take your time.}]
+    no: [{say: Okay then.}]
+    silence: [{say: That's fine.}]
+""")
+    ends, output, events = run_listen(run_companion, tmp_path,
+                                      [("", 0.5), ("play water", 3.5), ("yes", 4.0)])
+    said = [e["text"] for e in events if e["type"] == "say_start"]
+    assert said == ["Would you like some water?", "Take your time."]
+
+
+def test_chatter_starts_nothing(run_companion, tmp_path):
+    parts = [("", 0.5)] + [(sentence, 1.0) for sentence in clips.CHATTER[:6]]
+    ends, output, events = run_listen(run_companion, tmp_path, parts)
+    assert heard(events) == []
+    assert np.max(np.abs(output)) == 0.0
+
+
+def test_an_unreadable_wav_is_one_clear_line(run_companion, tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("this is not audio")
+    result = run_companion("listen", "--input", bad)
+    assert result.returncode != 0
+    assert str(bad) in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_transcribe_prints_one_json_object_per_command(run_companion, tmp_path):
+    session = tmp_path / "t.wav"
+    ends = write_session(session, [("", 0.5), ("softer", 1.0), ("stop", 1.0)])
+    result = run_companion("transcribe", session, "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["intent"] for r in records] == ["softer", "stop"]
+    assert records[1]["end"] == pytest.approx(ends["stop"], abs=0.2)

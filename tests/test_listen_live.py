@@ -1,0 +1,81 @@
+"""The real microphone path: commands played into the PulseAudio null sink are heard by
+`companion listen` on its monitor source and acted on; its own voice comes back too."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import wave
+
+import pytest
+
+from tests import clips
+
+
+def write_command(path, text: str) -> None:
+    pcm = clips.add_floor(clips.concat(clips.silence(0.3), clips.speak(text, rate=150),
+                                       clips.silence(0.3)))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(clips.RATE)
+        w.writeframes(pcm.astype("<i2").tobytes())
+
+
+def events_of(path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_for(predicate, path, timeout: float) -> list[dict]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        events = events_of(path)
+        if predicate(events):
+            return events
+        time.sleep(0.1)
+    return events_of(path)
+
+
+@pytest.fixture()
+def live_listen(pulse_null_sink, companion_env, tmp_path):
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "companion", "listen", "--events", str(events)],
+                            env=companion_env, stderr=subprocess.PIPE, text=True)
+    ready = False
+    end = time.monotonic() + 30
+    while time.monotonic() < end and not ready:
+        line = proc.stderr.readline()
+        ready = line.startswith("Listening")
+        if not line and proc.poll() is not None:
+            break
+    assert ready, f"companion listen did not start (exit {proc.poll()})"
+    yield proc, events
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_spoken_command_in_the_room_is_heard_and_stop_cuts_it(live_listen, tmp_path):
+    proc, events_path = live_listen
+    play, stop = tmp_path / "play.wav", tmp_path / "stop.wav"
+    write_command(play, "play aftercare")
+    write_command(stop, "stop")
+    subprocess.run(["paplay", str(play)], check=True, timeout=20)
+    events = wait_for(lambda ev: any(e["type"] == "say_start" for e in ev), events_path, 10)
+    assert [e["intent"] for e in events if e["type"] == "heard"][:1] == ["play"]
+    assert any(e["type"] == "routine_start" and e["routine"] == "aftercare" for e in events)
+    time.sleep(4.0)  # it is speaking now, and hears itself through the monitor
+    subprocess.run(["paplay", str(stop)], check=True, timeout=20)
+    events = wait_for(lambda ev: any(e["type"] == "routine_end" for e in ev), events_path, 10)
+    ends = [e for e in events if e["type"] == "routine_end"]
+    assert ends and ends[0]["reason"] == "stopped"
+    assert [e["intent"] for e in events if e["type"] == "heard"] == ["play", "stop"]
+    assert proc.poll() is None  # still listening after stop
