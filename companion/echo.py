@@ -8,6 +8,7 @@ suppressor. ``estimate_delay`` finds the speaker-to-mic delay by GCC-PHAT cross-
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 import numpy as np
 
@@ -153,3 +154,63 @@ def estimate_delay(mic: np.ndarray, reference: np.ndarray, sample_rate: int,
     max_lag = min(int(max_delay * sample_rate), n - 1)
     lag = int(np.argmax(cc[:max_lag + 1]))
     return lag / sample_rate
+
+
+class EchoGate:
+    """Silences what is left of the companion's own voice after echo cancellation.
+
+    An adaptive filter takes seconds of speech to converge, and a routine speaks in short
+    sentences; until then the residual is loud enough to trigger the recogniser (it heard
+    its own "pause"). The gate learns how loud the residual usually is for a given output
+    level (a high percentile over recent stretches where the companion spoke), and passes
+    audio only when it is clearly louder than that: a person talking over the companion.
+    Echo is attenuated by ``attenuation_db``. The output runs one chunk late, so a chunk
+    just before a person's voice opens the gate too (their first sound is often quiet),
+    and the gate stays open ``hangover_s`` after them.
+    """
+
+    def __init__(self, sample_rate: int = 16000, chunk: int = 320, window_s: float = 0.3,
+                 margin_db: float = 4.0, attenuation_db: float = 30.0,
+                 hangover_s: float = 0.3, history: int = 250) -> None:
+        self._window: deque[float] = deque(maxlen=max(1, int(window_s * sample_rate / chunk)))
+        self._ratios: deque[float] = deque(maxlen=history)
+        self._margin = 10 ** (margin_db / 10)
+        self._attenuation = 10 ** (-attenuation_db / 20)
+        self._hangover = max(1, int(hangover_s * sample_rate / chunk))
+        self._open_for = 0
+        self._held = np.zeros(chunk, dtype=np.float32)
+        self._held_is_echo = False
+        self.gated = 0
+        """Chunks attenuated so far."""
+
+    def process(self, cleaned: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """The previous chunk, attenuated if it was the companion's echo."""
+        voice = self._is_voice(np.asarray(cleaned, dtype=np.float32), reference)
+        if voice:
+            self._open_for = self._hangover
+        out = self._held
+        if self._held_is_echo and not voice and self._open_for == 0:
+            self.gated += 1
+            out = out * self._attenuation
+        self._held = np.asarray(cleaned, dtype=np.float32)
+        self._held_is_echo = not voice
+        self._open_for = max(0, self._open_for - 1)
+        return out.astype(np.float32)
+
+    def _is_voice(self, cleaned: np.ndarray, reference: np.ndarray) -> bool:
+        """True unless the chunk is no louder than the companion's echo usually is."""
+        self._window.append(float(np.mean(np.square(reference, dtype=np.float64))) + _EPS)
+        recent = max(self._window)  # the echo arrives up to ``window_s`` after the output
+        if recent < 1e-8:  # the companion has been quiet: nothing to gate
+            return True
+        ratio = (float(np.mean(np.square(cleaned, dtype=np.float64))) + _EPS) / recent
+        expected = self._expected_ratio()
+        self._ratios.append(ratio)
+        return ratio > expected * self._margin
+
+    def _expected_ratio(self) -> float:
+        """Residual-to-output energy ratio that echo alone reaches (90th percentile);
+        until there is history, assume the residual may be as loud as the output."""
+        if len(self._ratios) < 25:
+            return 1.0
+        return float(np.percentile(self._ratios, 90))

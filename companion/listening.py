@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from companion.audio import CHUNK_SAMPLES, INPUT_RATE, AudioSink, AudioSource, Resampler
-from companion.echo import EchoCanceller
+from companion.echo import EchoCanceller, EchoGate
 from companion.player import RoutinePlayer
 from companion.recognition import Recognizer, Utterance
 from companion.session import Session
@@ -109,6 +109,7 @@ def run_on_file(source: AudioSource, recognizer: Recognizer, session: Session,
     out_per_chunk = player.sample_rate * CHUNK_SAMPLES // INPUT_RATE
     reference = ReferenceBuffer(player.sample_rate, max_lead=10.0)
     canceller = EchoCanceller(INPUT_RATE) if echo_db is not None else None
+    gate = EchoGate(INPUT_RATE)
     echo_gain = db_to_gain(echo_db) if echo_db is not None else 0.0
     last_played = np.zeros(CHUNK_SAMPLES, dtype=np.float32)
     while (chunk := source.read()) is not None:
@@ -119,7 +120,7 @@ def run_on_file(source: AudioSource, recognizer: Recognizer, session: Session,
         mic = pcm_to_float(chunk)
         if canceller is not None:
             played = reference.take()
-            mic = canceller.process(mic + echo_gain * last_played, played)
+            mic = gate.process(canceller.process(mic + echo_gain * last_played, played), played)
             last_played = played
         for utterance in recognizer.accept(float_to_pcm(mic)):
             session.hear(utterance.text, _decision_time(utterance))
@@ -144,6 +145,7 @@ class LiveLoop:
         self.player = player
         self.reference = reference
         self.canceller = EchoCanceller(INPUT_RATE)
+        self.gate = EchoGate(INPUT_RATE)
         self._on_tick = on_tick or (lambda: None)
         self._stop = threading.Event()
 
@@ -160,6 +162,7 @@ class LiveLoop:
                 return
             if not chunk:
                 continue
-            mic = self.canceller.process(pcm_to_float(chunk), self.reference.take())
+            played = self.reference.take()
+            mic = self.gate.process(self.canceller.process(pcm_to_float(chunk), played), played)
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
                 self.session.hear(utterance.text, self.player.frames / self.player.sample_rate)

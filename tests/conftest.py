@@ -47,7 +47,10 @@ def companion_env(tmp_path):
     """Environment for running the CLI with private config/data/cache dirs."""
     import os
 
+    from tests.pulse_env import pulse_vars
+
     env = dict(os.environ)
+    env.update(pulse_vars())
     env.update({
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),

@@ -1,0 +1,113 @@
+"""Live-process metrics of `companion listen` on the default devices (the null sink).
+
+startup_s: launch → "Listening." on stderr. idle_cpu_pct: utime+stime from
+/proc/PID/stat over wall time while it listens to silence, in percent of one core.
+rss_mb: VmHWM (peak resident set) from /proc/PID/status after it has listened.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks import env
+
+READY = "Listening."
+"""What `companion listen` prints on stderr when it is ready."""
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Run:
+    """One live `companion listen` process and what was measured on it."""
+
+    startup_s: float
+    """Launch to "Listening."."""
+    cpu_windows: list[float] = field(default_factory=list)
+    """Percent of one core in each idle window."""
+    rss_mb: float = 0.0
+    """VmHWM when it was stopped."""
+    exit_code: int | None = None
+    """How it ended (130: interrupted, as Ctrl-C)."""
+    problems: list[str] = field(default_factory=list)
+    """Anything unexpected (slow shutdown, a traceback on stderr)."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def listen(child_env: dict[str, str], *args: str, listen_s: float = 2.0,
+           windows: int = 0, window_s: float = 10.0, timeout: float = 30.0) -> Run:
+    """Start `companion [ARGS] listen` live, wait for "Listening.", measure, then Ctrl-C it.
+
+    ``args`` go before ``listen`` (``--config FILE``) or after it (after a literal
+    ``listen``); with no ``listen`` among them it is appended.
+    """
+    cmd = env.companion(*(args if "listen" in args else (*args, "listen")))
+    ready = threading.Event()
+    lines: list[str] = []
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=child_env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ready_at: list[float] = []
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line.rstrip())
+            if READY in line and not ready_at:
+                ready_at.append(time.perf_counter())
+                ready.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    try:
+        if not ready.wait(timeout) or proc.poll() is not None:
+            raise RuntimeError(f"`{' '.join(cmd[2:])}` did not start listening within "
+                               f"{timeout} s (exit {proc.poll()}): {' / '.join(lines[-5:])}")
+        run = Run(ready_at[0] - t0)
+        time.sleep(listen_s)
+        for _ in range(windows):
+            c0, w0 = cpu_seconds(proc.pid), time.perf_counter()
+            time.sleep(window_s)
+            c1, w1 = cpu_seconds(proc.pid), time.perf_counter()
+            run.cpu_windows.append(100 * (c1 - c0) / (w1 - w0))
+        run.rss_mb = peak_rss_mb(proc.pid)
+        run.exit_code, late = _interrupt(proc)
+        if late:
+            run.problems.append(f"did not exit within 5 s of SIGINT ({late})")
+        reader.join(timeout=2)
+        if any("Traceback" in line or "internal error" in line for line in lines):
+            run.problems.append("stderr: " + " / ".join(lines[-8:]))
+        return run
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
+    """Ctrl-C the process; kill it if it hangs. Returns (exit code, problem or "")."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=5), ""
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(), "killed"

@@ -1,0 +1,122 @@
+"""PocketsphinxRecognizer for real: espeak-ng commands, real human reading, chatter.
+
+Accuracy floors here are the measured state (see the measurement script in the report),
+not the product targets; ``test_targets`` records the targets and is expected to fail
+until rejection and accuracy improve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from companion.commands import CommandSet, Intent, RoutinePhrases
+from companion.recognition import PocketsphinxRecognizer, Utterance, make_recognizer
+from tests.clips import (CHATTER, RATE, add_floor, active_rms, have_espeak, load_wav,
+                         mix_pink, pad, speak, stream)
+from tests.clips import testdata_recordings as recordings
+
+pytestmark = pytest.mark.skipif(not have_espeak(), reason="needs espeak-ng and sox")
+
+ROUTINES = [RoutinePhrases("wind-down", ("wind down", "bedtime")),
+            RoutinePhrases("aftercare", ("aftercare",)),
+            RoutinePhrases("quiet-presence", ("quiet presence",))]
+VOICES = [("en-us", 160), ("en-gb", 140), ("en-us+f3", 185), ("en-us+m3", 130)]
+COMMANDS = ["stop", "pause", "play wind down", "quiet presence for ten minutes", "louder",
+            "what can i say", "yes please", "go on"]
+
+
+@pytest.fixture(scope="module")
+def commands() -> CommandSet:
+    return CommandSet.load(ROUTINES)
+
+
+@pytest.fixture(scope="module")
+def rec(commands: CommandSet) -> PocketsphinxRecognizer:
+    return PocketsphinxRecognizer(commands)
+
+
+def hear(rec: PocketsphinxRecognizer, audio: np.ndarray) -> list[Utterance]:
+    rec.reset()
+    return stream(rec, audio)
+
+
+def right(commands: CommandSet, said: str, utts: list[Utterance]) -> bool:
+    want = commands.parse(said)
+    got = [commands.parse(u.text) for u in utts]
+    return len(got) == 1 and got[0] is not None and got[0].intent is want.intent \
+        and dict(got[0].slots) == dict(want.slots)
+
+
+def _score(rec, commands, noisy: bool) -> tuple[int, int, list]:
+    ok, misses = 0, []
+    for i, said in enumerate(COMMANDS):
+        for j, (voice, rate) in enumerate(VOICES):
+            speech = speak(said, voice, rate)
+            audio = pad(speech)
+            if noisy:
+                audio = mix_pink(add_floor(audio, seed=i), 12, seed=i * 10 + j,
+                                 speech_rms=active_rms(speech))
+            utts = hear(rec, audio)
+            if right(commands, said, utts):
+                ok += 1
+            else:
+                misses.append((said, voice, rate, [u.text for u in utts]))
+    return ok, len(COMMANDS) * len(VOICES), misses
+
+
+def test_clean_commands(rec, commands) -> None:
+    ok, total, misses = _score(rec, commands, noisy=False)
+    assert ok / total >= 0.8, misses
+
+
+def test_noisy_commands(rec, commands) -> None:
+    ok, total, misses = _score(rec, commands, noisy=True)
+    assert ok / total >= 0.7, misses
+
+
+def test_utterance_times(rec, commands) -> None:
+    speech = speak("pause", "en-us", 160)
+    audio = pad(speech, before=0.7, after=0.8)
+    utts = hear(rec, audio)
+    assert [commands.parse(u.text).intent for u in utts] == [Intent.PAUSE]
+    real_end = 0.7 + speech.size / RATE
+    u = utts[0]
+    assert abs(u.start - 0.7) < 0.15 and abs(u.end - real_end) < 0.15
+    assert u.end <= u.decided < real_end + 0.5
+    assert 0.0 <= u.confidence <= 1.0
+
+
+def test_odd_chunk_sizes(rec, commands) -> None:
+    audio = pad(speak("stop", "en-us", 160))
+    rec.reset()
+    data = audio.astype("<i2").tobytes()
+    utts = []
+    for i in range(0, len(data), 1234):
+        utts += rec.accept(data[i:i + 1234])
+    utts += rec.flush()
+    assert [commands.parse(u.text).intent for u in utts] == [Intent.STOP]
+
+
+def test_silence_and_noise_yield_nothing(rec) -> None:
+    assert hear(rec, np.zeros(RATE * 3, dtype=np.int16)) == []
+    assert hear(rec, mix_pink(add_floor(np.zeros(RATE * 3, dtype=np.int16)), 0,
+                              speech_rms=2000.0)) == []
+
+
+@pytest.mark.xfail(reason="rejection not yet good enough: see report", strict=False)
+@pytest.mark.parametrize("path", recordings(), ids=lambda p: p.name)
+def test_human_reading_yields_nothing(rec, path) -> None:
+    assert hear(rec, load_wav(path)) == []
+
+
+@pytest.mark.xfail(reason="rejection not yet good enough: see report", strict=False)
+@pytest.mark.parametrize("sentence", CHATTER[:6])
+def test_chatter_yields_nothing(rec, sentence: str) -> None:
+    assert hear(rec, add_floor(pad(speak(sentence, "en-us", 160)))) == []
+
+
+def test_make_recognizer(commands) -> None:
+    assert isinstance(make_recognizer("pocketsphinx", commands, None), PocketsphinxRecognizer)
+    with pytest.raises(ValueError):
+        make_recognizer("whisper", commands, None)
