@@ -161,9 +161,10 @@ class EchoGate:
 
     An adaptive filter takes seconds of speech to converge, and a routine speaks in short
     sentences; until then the residual is loud enough to trigger the recogniser (it heard
-    its own "pause"). The gate learns how loud the residual usually is for a given output
-    level (a high percentile over recent stretches where the companion spoke), and passes
-    audio only when it is clearly louder than that: a person talking over the companion.
+    its own "pause"). The gate learns how loud the microphone usually is for a given output
+    level while the companion speaks (a high percentile of the ratio: the echo path's gain,
+    whatever the canceller's state), and passes audio only when the microphone is clearly
+    louder than that: a person talking over the companion.
     Echo is attenuated by ``attenuation_db``. The output runs one chunk late, so a chunk
     just before a person's voice opens the gate too (their first sound is often quiet),
     and the gate stays open ``hangover_s`` after them.
@@ -171,10 +172,12 @@ class EchoGate:
 
     def __init__(self, sample_rate: int = 16000, chunk: int = 320, window_s: float = 0.3,
                  margin_db: float = 4.0, attenuation_db: float = 30.0,
-                 hangover_s: float = 0.3, history: int = 250) -> None:
+                 hangover_s: float = 0.3, history: int = 250, voice_db: float = 9.0) -> None:
         self._window: deque[float] = deque(maxlen=max(1, int(window_s * sample_rate / chunk)))
         self._ratios: deque[float] = deque(maxlen=history)
+        self._levels: deque[float] = deque(maxlen=max(1, int(2.0 * sample_rate / chunk)))
         self._margin = 10 ** (margin_db / 10)
+        self._voice = 10 ** (voice_db / 10)
         self._attenuation = 10 ** (-attenuation_db / 20)
         self._hangover = max(1, int(hangover_s * sample_rate / chunk))
         self._open_for = 0
@@ -183,9 +186,14 @@ class EchoGate:
         self.gated = 0
         """Chunks attenuated so far."""
 
-    def process(self, cleaned: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        """The previous chunk, attenuated if it was the companion's echo."""
-        voice = self._is_voice(np.asarray(cleaned, dtype=np.float32), reference)
+    def process(self, cleaned: np.ndarray, mic: np.ndarray, reference: np.ndarray
+                ) -> np.ndarray:
+        """The previous ``cleaned`` chunk, attenuated if it was the companion's echo.
+
+        ``mic`` is what the microphone heard (before echo cancellation), ``reference``
+        what the companion played in the same chunk.
+        """
+        echo, voice = self._classify(np.asarray(mic, dtype=np.float32), reference)
         if voice:
             self._open_for = self._hangover
         out = self._held
@@ -193,24 +201,31 @@ class EchoGate:
             self.gated += 1
             out = out * self._attenuation
         self._held = np.asarray(cleaned, dtype=np.float32)
-        self._held_is_echo = not voice
+        self._held_is_echo = echo and not voice
         self._open_for = max(0, self._open_for - 1)
         return out.astype(np.float32)
 
-    def _is_voice(self, cleaned: np.ndarray, reference: np.ndarray) -> bool:
-        """True unless the chunk is no louder than the companion's echo usually is."""
+    def _classify(self, mic: np.ndarray, reference: np.ndarray) -> tuple[bool, bool]:
+        """(echo possible, a person's voice) for one chunk.
+
+        Echo is possible while the companion played something in the last ``window_s``.
+        A voice is sound well above the noise floor that the echo path cannot explain.
+        """
         self._window.append(float(np.mean(np.square(reference, dtype=np.float64))) + _EPS)
+        level = float(np.mean(np.square(mic, dtype=np.float64))) + _EPS
+        self._levels.append(level)
+        floor = min(self._levels)
         recent = max(self._window)  # the echo arrives up to ``window_s`` after the output
-        if recent < 1e-8:  # the companion has been quiet: nothing to gate
-            return True
-        ratio = (float(np.mean(np.square(cleaned, dtype=np.float64))) + _EPS) / recent
+        if recent < 1e-8:  # the companion has been quiet: no echo
+            return False, level > floor * self._voice
         expected = self._expected_ratio()
-        self._ratios.append(ratio)
-        return ratio > expected * self._margin
+        self._ratios.append(level / recent)
+        explained = expected * recent * self._margin + floor
+        return True, level > explained and level > floor * self._voice
 
     def _expected_ratio(self) -> float:
-        """Residual-to-output energy ratio that echo alone reaches (90th percentile);
-        until there is history, assume the residual may be as loud as the output."""
+        """Microphone-to-output energy ratio that echo alone reaches (90th percentile);
+        until there is history, assume the echo may be as loud as the output."""
         if len(self._ratios) < 25:
             return 1.0
         return float(np.percentile(self._ratios, 90))

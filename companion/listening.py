@@ -120,7 +120,8 @@ def run_on_file(source: AudioSource, recognizer: Recognizer, session: Session,
         mic = pcm_to_float(chunk)
         if canceller is not None:
             played = reference.take()
-            mic = gate.process(canceller.process(mic + echo_gain * last_played, played), played)
+            heard = mic + echo_gain * last_played
+            mic = gate.process(canceller.process(heard, played), heard, played)
             last_played = played
         for utterance in recognizer.accept(float_to_pcm(mic)):
             session.hear(utterance.text, _decision_time(utterance))
@@ -163,6 +164,7 @@ class LiveLoop:
             if not chunk:
                 continue
             played = self.reference.take()
-            mic = self.gate.process(self.canceller.process(pcm_to_float(chunk), played), played)
+            heard = pcm_to_float(chunk)
+            mic = self.gate.process(self.canceller.process(heard, played), heard, played)
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
                 self.session.hear(utterance.text, self.player.frames / self.player.sample_rate)

@@ -122,3 +122,32 @@ def test_estimate_delay(voices: tuple[np.ndarray, np.ndarray], delay_ms: int) ->
     ref = voices[0][:3 * SR]
     mic = room_echo(ref, delay_ms) + 0.001 * np.random.default_rng(3).standard_normal(len(ref))
     assert estimate_delay(mic, ref, SR) == pytest.approx(delay_ms / 1000, abs=0.002)
+
+
+def test_gate_silences_echo_alone_but_lets_a_person_through():
+    """The companion's own sentence coming back is attenuated; "stop" over it is not."""
+    from companion.echo import EchoGate
+    from tests.clips import speak
+
+    own = speak("Pause. Wait. Skip. Next. Louder. Softer.").astype(np.float32) / 32768 * 0.3
+    person = speak("stop", voice="en-gb").astype(np.float32) / 32768
+    n = len(own)
+    echo = 0.5 * np.concatenate([np.zeros(320, np.float32), own[:-320]])
+    start = n // 2
+    mic_echo_only = echo.copy()
+    mic_with_person = echo.copy()
+    mic_with_person[start:start + len(person)] += person[: n - start]
+    gate_a, gate_b = EchoGate(), EchoGate()
+    out_a, out_b = [], []
+    for i in range(0, n - 320, 320):
+        ref = own[i:i + 320]
+        out_a.append(gate_a.process(mic_echo_only[i:i + 320], mic_echo_only[i:i + 320], ref))
+        out_b.append(gate_b.process(mic_with_person[i:i + 320], mic_with_person[i:i + 320], ref))
+    a, b = np.concatenate(out_a), np.concatenate(out_b)
+
+    def db(x: np.ndarray) -> float:
+        return float(10 * np.log10(np.mean(np.square(x)) + 1e-12))
+
+    assert db(a) < db(mic_echo_only) - 20
+    span = slice(start + 320, start + len(person))  # output runs one chunk late
+    assert db(b[span]) > db(mic_with_person[start:start + len(person) - 320]) - 3

@@ -110,7 +110,7 @@ steps:
   - say: This is the end.
 """)
     ends, output, events = run_listen(run_companion, tmp_path,
-                                      [("", 0.5), ("play tricky", 20.0)], "--echo-db", "-6")
+                                      [("", 0.5), ("play tricky", 30.0)], "--echo-db", "-6")
     assert heard(events) == ["play"]
     assert not [e for e in events if e["type"] in ("paused", "resumed")]
     said = [e["text"] for e in events if e["type"] == "say_start"]
