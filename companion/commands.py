@@ -149,7 +149,7 @@ def _error(msg: str, path: Path | str | None, node: yaml.Node | None) -> ConfigE
 def _scalar_list(node: yaml.Node, path: Path | str | None) -> list[tuple[str, yaml.Node]]:
     if not isinstance(node, yaml.SequenceNode):
         raise _error("expected a list of phrases", path, node)
-    out = []
+    out: list[tuple[str, yaml.Node]] = []
     for item in node.value:
         if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
             raise _error("a phrase must be a non-empty string", path, item)

@@ -74,6 +74,20 @@ class PlayerStatus:
     """Estimated seconds until the routine ends (0 when idle)."""
 
 
+@dataclass(frozen=True)
+class _Start:
+    """A request to start a routine."""
+
+    routine: Routine
+    """What to play."""
+    minutes: float | None
+    """Stretch to about this long, or None."""
+    voice: str | None
+    """Voice profile asked for, or None."""
+    acknowledge: bool
+    """Play a short soft tone first (the request came by voice)."""
+
+
 @dataclass
 class _Cursor:
     """A segment being played: its sound and how far in we are."""
@@ -94,6 +108,27 @@ class _Cursor:
 
 class RoutinePlayer:
     """Plays routines; every control method is safe to call from any thread."""
+
+    # per-routine state, set by _reset_routine
+    _routine: Routine | None
+    _script: Script | None
+    _script_started: bool
+    _cursor: _Cursor | None
+    _queue: deque[_Cursor]
+    _send: str | None
+    _early_answer: str | None
+    _skip_pending: bool
+    _after_fade: Callable[[int], None] | None
+    _fade_left: int
+    _last_said: str | None
+    _routine_frames: int
+    _estimate: float
+    _ambient: NoiseBed | None
+    _ambient_level: float
+    _ambient_target: float
+    _closing_started: bool
+    _end_reason: str
+    _resume_state: PlayerState
 
     def __init__(self, synth: Synthesizer, voice_for: Callable[[str | None], Voice],
                  lookup: Callable[[str], Routine], cap_db: float = -6.0,
@@ -123,7 +158,7 @@ class RoutinePlayer:
         With ``acknowledge`` a short soft tone comes first, so a person who asked by voice
         hears at once that they were heard, even if the routine opens with a pause.
         """
-        self._controls.put(("start", (routine, minutes, voice, acknowledge)))
+        self._controls.put(("start", _Start(routine, minutes, voice, acknowledge)))
 
     def stop(self) -> None:
         """Fade out within 40 ms and end the routine (reason ``stopped``)."""
@@ -357,8 +392,9 @@ class RoutinePlayer:
         else:
             self._begin(arg, self.frames)
 
-    def _begin(self, arg: object, at: int) -> None:
-        routine, minutes, voice, acknowledge = arg  # type: ignore[misc]
+    def _begin(self, request: object, at: int) -> None:
+        assert isinstance(request, _Start)
+        routine, minutes, voice = request.routine, request.minutes, request.voice
         if self._routine is not None:
             self._end_routine("stopped", at)
         self._reset_routine()
@@ -372,7 +408,7 @@ class RoutinePlayer:
             self._ambient = NoiseBed(routine.ambient.value, self.sample_rate)
             self._ambient_level = 0.0
             self._ambient_target = 1.0
-        if acknowledge:
+        if request.acknowledge:
             self._queue.append(self._cursor_for(Tone("ack"), announcement=True))
         self._emit(at, "routine_start", routine=routine.name)
         self._set_state(PlayerState.PLAYING, at)
@@ -477,20 +513,21 @@ class RoutinePlayer:
 
     # ----- helpers ------------------------------------------------------------------
     def _reset_routine(self) -> None:
-        self._routine: Routine | None = None
-        self._script: Script | None = None
+        """Forget the routine: what plays, what is queued, fades, the ambient bed."""
+        self._routine = None
+        self._script = None
         self._script_started = False
-        self._cursor: _Cursor | None = None
-        self._queue: deque[_Cursor] = deque()
-        self._send: str | None = None
-        self._early_answer: str | None = None
+        self._cursor = None
+        self._queue = deque()
+        self._send = None
+        self._early_answer = None
         self._skip_pending = False
-        self._after_fade: Callable[[int], None] | None = None
+        self._after_fade = None
         self._fade_left = 0
-        self._last_said: str | None = None
+        self._last_said = None
         self._routine_frames = 0
         self._estimate = 0.0
-        self._ambient: NoiseBed | None = None
+        self._ambient = None
         self._ambient_level = 0.0
         self._ambient_target = 0.0
         self._closing_started = False

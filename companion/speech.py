@@ -7,6 +7,7 @@ the file lives in a private 0700 directory and is deleted as soon as it is read.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -117,7 +118,7 @@ class Pyttsx3Synthesizer:
                 return self._pending[key]
             future: Future[np.ndarray] = Future()
             self._pending[key] = future
-        future.add_done_callback(lambda f, k=key: self._store(k, f))
+        future.add_done_callback(functools.partial(self._store, key))
         self._jobs.put(_Request(text, voice, rate, future))
         return future
 
