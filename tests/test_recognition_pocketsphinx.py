@@ -1,8 +1,9 @@
 """PocketsphinxRecognizer for real: espeak-ng commands, real human reading, chatter.
 
 Accuracy floors here are the measured state (see the measurement script in the report),
-not the product targets; ``test_targets`` records the targets and is expected to fail
-until rejection and accuracy improve.
+not the product targets (97% clean, 90% at 12 dB). With the shipped rejection settings
+(garbage path 4e-3, coverage 0.95) no chatter sentence and no testdata recording yields a
+command (measured: 0 false commands in 192 s of chatter + testdata).
 """
 
 from __future__ import annotations
@@ -67,12 +68,12 @@ def _score(rec, commands, noisy: bool) -> tuple[int, int, list]:
 
 def test_clean_commands(rec, commands) -> None:
     ok, total, misses = _score(rec, commands, noisy=False)
-    assert ok / total >= 0.8, misses
+    assert ok / total >= 0.8, misses  # measured 27/32 = 84%
 
 
 def test_noisy_commands(rec, commands) -> None:
     ok, total, misses = _score(rec, commands, noisy=True)
-    assert ok / total >= 0.7, misses
+    assert ok / total >= 0.7, misses  # measured 23/32 = 72%
 
 
 def test_utterance_times(rec, commands) -> None:
@@ -104,13 +105,11 @@ def test_silence_and_noise_yield_nothing(rec) -> None:
                               speech_rms=2000.0)) == []
 
 
-@pytest.mark.xfail(reason="rejection not yet good enough: see report", strict=False)
 @pytest.mark.parametrize("path", recordings(), ids=lambda p: p.name)
 def test_human_reading_yields_nothing(rec, path) -> None:
     assert hear(rec, load_wav(path)) == []
 
 
-@pytest.mark.xfail(reason="rejection not yet good enough: see report", strict=False)
 @pytest.mark.parametrize("sentence", CHATTER[:6])
 def test_chatter_yields_nothing(rec, sentence: str) -> None:
     assert hear(rec, add_floor(pad(speak(sentence, "en-us", 160)))) == []
