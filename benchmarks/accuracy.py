@@ -35,7 +35,7 @@ TRUTH: tuple[tuple[str, str, dict[str, object]], ...] = (
     ("skip", "skip", {}), ("next", "skip", {}),
     ("repeat that", "repeat", {}), ("say that again", "repeat", {}),
     ("slower", "slower", {}), ("slow down", "slower", {}),
-    ("faster", "faster", {}), ("speed up", "faster", {}),
+    ("faster", "faster", {}), ("go faster", "faster", {}),
     ("softer", "softer", {}), ("quieter", "softer", {}),
     ("louder", "louder", {}), ("speak up", "louder", {}),
     ("yes", "yes", {}), ("yes please", "yes", {}), ("yeah", "yes", {}),

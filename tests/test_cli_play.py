@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.audio_checks import loud_spans
+from tests.userfiles import write_user_routine
 
 RATE = 22050
 
@@ -19,16 +20,8 @@ def read_wav(path) -> np.ndarray:
         return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
 
 
-def user_routine(companion_env, name: str, text: str) -> None:
-    from pathlib import Path
-
-    folder = Path(companion_env["XDG_DATA_HOME"]) / "quiet-companion" / "routines"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.yaml").write_text(text)
-
-
 def test_play_output_matches_the_routines_timeline(run_companion, companion_env, tmp_path):
-    user_routine(companion_env, "short", """\
+    write_user_routine(companion_env, "short", """\
 name: short
 title: Short
 steps:
@@ -96,7 +89,7 @@ def test_bad_input_gives_one_clear_line_and_a_nonzero_exit(run_companion, args, 
 
 def test_a_broken_user_routine_is_reported_and_the_rest_still_play(run_companion,
                                                                     companion_env, tmp_path):
-    user_routine(companion_env, "broken", "name: broken\ntitle: Broken\nsteps:\n  - sing: la\n")
+    write_user_routine(companion_env, "broken", "name: broken\ntitle: Broken\nsteps:\n  - sing: la\n")
     check = run_companion("routines", "check")
     assert check.returncode == 2
     assert "broken.yaml:4:5" in check.stderr
@@ -116,7 +109,7 @@ def test_routines_check_names_file_line_and_column(run_companion, tmp_path):
 
 
 def test_a_user_routine_overrides_the_shipped_one(run_companion, companion_env):
-    user_routine(companion_env, "breathing", """\
+    write_user_routine(companion_env, "breathing", """\
 name: breathing
 title: My breathing
 steps:

@@ -11,6 +11,7 @@ import pytest
 
 from tests import clips
 from tests.audio_checks import silent_after
+from tests.userfiles import write_user_routine
 
 OUT_RATE = 22050
 
@@ -90,11 +91,7 @@ def test_play_pause_resume_stop(run_companion, tmp_path, echo):
 
 def test_the_companion_does_not_obey_its_own_voice(run_companion, tmp_path, companion_env):
     """A routine that keeps saying command words, mixed back at -6 dB: nothing is heard."""
-    from pathlib import Path
-
-    folder = Path(companion_env["XDG_DATA_HOME"]) / "quiet-companion" / "routines"
-    folder.mkdir(parents=True)
-    (folder / "tricky.yaml").write_text("""\
+    write_user_routine(companion_env, "tricky", """\
 name: tricky
 title: Tricky
 aliases: [tricky]
@@ -118,11 +115,7 @@ steps:
 
 
 def test_a_question_is_answered_by_voice(run_companion, tmp_path, companion_env):
-    from pathlib import Path
-
-    folder = Path(companion_env["XDG_DATA_HOME"]) / "quiet-companion" / "routines"
-    folder.mkdir(parents=True)
-    (folder / "water.yaml").write_text("""\
+    write_user_routine(companion_env, "water", """\
 name: water
 title: Water
 aliases: [water]
