@@ -146,7 +146,9 @@ class LiveLoop:
         self.player = player
         self.reference = reference
         self.canceller = EchoCanceller(INPUT_RATE)
-        self.gate = EchoGate(INPUT_RATE)
+        # A real device's echo comes back later than a file's (sink queue, sound server
+        # buffers); with a 0.3 s window the soft start tone's echo was heard as "stop".
+        self.gate = EchoGate(INPUT_RATE, window_s=0.6)
         self._on_tick = on_tick or (lambda: None)
         self._stop = threading.Event()
 

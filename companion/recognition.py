@@ -100,7 +100,8 @@ class EndpointerSettings:
     min_speech: float = 0.12
     """Shorter blips are ignored."""
     after_stop: float = 0.5
-    """Speech starting this soon after a stop decision is the rest of that stop."""
+    """Speech starting this soon after a stop decision is the rest of that stop
+    (live, one "stop" was once heard twice)."""
 
 
 class _Clock:
@@ -313,11 +314,12 @@ class _Streamer:
         if cmd is None:
             _LOGGER.debug("rejected %.2f-%.2f: %r is no command", start, end, text)
             return None
-        if start < self._quiet_until and cmd.intent is not Intent.STOP:
+        if start < self._quiet_until:
             _LOGGER.debug("ignored %r: it follows a stop too closely", cmd.text)
             return None
         if cmd.intent is Intent.STOP:
-            # "stop please" can be decided at "stop"; "please" must not start anything.
+            # "stop please" can be decided at "stop"; "please" must not start anything,
+            # and the tail of the same "stop" is not a second one.
             self._quiet_until = now + self.settings.after_stop
         _LOGGER.debug("heard %r (%.2f) %.2f-%.2f decided %.2f", cmd.text, confidence,
                       start, end, now)

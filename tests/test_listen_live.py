@@ -77,5 +77,5 @@ def test_a_spoken_command_in_the_room_is_heard_and_stop_cuts_it(live_listen, tmp
     events = wait_for(lambda ev: any(e["type"] == "routine_end" for e in ev), events_path, 10)
     ends = [e for e in events if e["type"] == "routine_end"]
     assert ends and ends[0]["reason"] == "stopped"
-    assert [e["intent"] for e in events if e["type"] == "heard"] == ["play", "stop"]
+    assert [e["intent"] for e in events if e["type"] == "heard"] == ["play", "stop"], events
     assert proc.poll() is None  # still listening after stop
