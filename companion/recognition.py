@@ -376,6 +376,9 @@ class RejectionSettings:
     """The same for "... for N minutes": long hypotheses are where chatter slipped through
     ("the breathing exercise was nice yesterday" -> breathing for 21 minutes). Measured: real
     ones 0.82 and up (5 phrasings x 6 voices, clean and noisy)."""
+    stop_rescue_min_s: float = 0.25
+    """...and at least this long: live, a 120 ms blip of the start tone's echo was once
+    rescued as "stop" (a spoken "stop" is 0.3 s or more)."""
     stop_rescue_max_s: float = 1.5
     """Utterances up to this long that the garbage path took are checked for a stop."""
     stop_rescue_min_coverage: float = 0.9
@@ -580,7 +583,7 @@ class _PsDecoder:
         only a stop phrase that covers the speech is taken. Measured: en-gb "that's
         enough" went to garbage ("off see off") and was heard by this pass.
         """
-        if speech_seconds > self.rejection.stop_rescue_max_s:
+        if not self.rejection.stop_rescue_min_s <= speech_seconds <= self.rejection.stop_rescue_max_s:
             return None
         try:
             self._decode_whole("commands-only")
