@@ -409,6 +409,12 @@ class SoundDeviceSource(_SupervisedStream):
                 return None
             return self._queue.popleft()
 
+    @property
+    def pending(self) -> int:
+        """Chunks captured but not read yet (how far the reader is behind)."""
+        with self._cond:
+            return len(self._queue)
+
     def clear(self) -> None:
         """Drop chunks not read yet."""
         with self._cond:

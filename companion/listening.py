@@ -24,6 +24,8 @@ from companion.sounds import db_to_gain
 
 log = logging.getLogger(__name__)
 
+BEHIND_CHUNKS = 3
+"""Queued input chunks (60 ms) beyond which the live loop counts as behind."""
 FINAL_FADE_CHUNKS = 3
 """Chunks rendered after the input ends, so the output ends in a fade, not a click."""
 
@@ -151,6 +153,20 @@ class LiveLoop:
         self.gate = EchoGate(INPUT_RATE, window_s=0.6)
         self._on_tick = on_tick or (lambda: None)
         self._stop = threading.Event()
+        self._recent_refs: collections.deque[np.ndarray] = collections.deque(maxlen=50)
+
+    def _gate_reference(self, played: np.ndarray) -> np.ndarray:
+        """What the gate compares the microphone with.
+
+        When this loop has fallen behind (chunks queued: a busy machine), the reference it
+        takes is newer than the echo in the chunk, so the gate is given the loudest output
+        of the last second instead: while behind, only a clearly louder voice gets through.
+        """
+        self._recent_refs.append(played)
+        behind = getattr(self.source, "pending", 0) > BEHIND_CHUNKS
+        if not behind:
+            return played
+        return max(self._recent_refs, key=lambda x: float(np.dot(x, x)))
 
     def stop(self) -> None:
         """Ask ``run`` to return after the current chunk."""
@@ -167,6 +183,7 @@ class LiveLoop:
                 continue
             played = self.reference.take()
             heard = pcm_to_float(chunk)
-            mic = self.gate.process(self.canceller.process(heard, played), heard, played)
+            cleaned = self.canceller.process(heard, played)
+            mic = self.gate.process(cleaned, heard, self._gate_reference(played))
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
                 self.session.hear(utterance.text, self.player.frames / self.player.sample_rate)
