@@ -39,3 +39,29 @@ def test_play_works_with_no_network_at_all(tmp_path, companion_env):
                             capture_output=True, text=True, env=companion_env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert out.stat().st_size > 100_000
+
+
+def test_listen_on_a_file_opens_no_ip_socket_and_runs_with_no_network(tmp_path, companion_env):
+    """The whole speech loop (recogniser, session, player) needs no network either."""
+    import wave
+
+    from tests import clips
+
+    session = tmp_path / "in.wav"
+    pcm = clips.add_floor(clips.concat(clips.silence(0.5), clips.speak("play breathing"),
+                                       clips.silence(3.0), clips.speak("stop"),
+                                       clips.silence(1.0)))
+    with wave.open(str(session), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(clips.RATE)
+        w.writeframes(pcm.astype("<i2").tobytes())
+    before = len(privacy.refused)
+    assert cli.main(["listen", "--input", str(session), "--output", str(tmp_path / "o.wav")]) == 0
+    assert privacy.refused[before:] == []
+    events = tmp_path / "ev.jsonl"
+    result = subprocess.run(["unshare", "-rn", sys.executable, "-m", "companion", "listen",
+                             "--input", str(session), "--events", str(events)],
+                            capture_output=True, text=True, env=companion_env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert '"intent": "play"' in events.read_text()
