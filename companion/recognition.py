@@ -179,7 +179,6 @@ class _Streamer:
         self.commands = commands
         self.settings = settings
         self._engine = engine
-        self._stop_texts = set(commands.stop_sentences())
         self._stop_frames = max(1, round(settings.stop_hangover / FRAME_S))
         """Silent frames after which the running hypothesis is checked for a stop."""
         self._settle_frames = max(self._stop_frames + 1,

@@ -169,3 +169,14 @@ def all_of(items: Iterable[np.ndarray]) -> np.ndarray:
     for item in items:
         out += [item, silence(0.5)]
     return concat(*out) if out else silence(0.0)
+
+
+def save_wav(path: Path | str, audio: np.ndarray) -> None:
+    """Write an int16 clip as a 16 kHz mono WAV (for tests that drive the CLI)."""
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(np.asarray(audio, dtype="<i2").tobytes())

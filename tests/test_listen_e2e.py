@@ -30,11 +30,7 @@ def write_session(path, parts: list[tuple[str, float]], voice: str = "en-us") ->
         audio.append(clips.silence(gap))
         t += int(round(gap * clips.RATE))
     pcm = clips.add_floor(clips.concat(*audio))
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(clips.RATE)
-        w.writeframes(pcm.astype("<i2").tobytes())
+    clips.save_wav(path, pcm)
     return ends
 
 

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 
 import pytest
 
@@ -18,11 +17,7 @@ from tests import clips
 def write_command(path, text: str) -> None:
     pcm = clips.add_floor(clips.concat(clips.silence(0.3), clips.speak(text, rate=150),
                                        clips.silence(0.3)))
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(clips.RATE)
-        w.writeframes(pcm.astype("<i2").tobytes())
+    clips.save_wav(path, pcm)
 
 
 def events_of(path) -> list[dict]:

@@ -43,7 +43,6 @@ def test_play_works_with_no_network_at_all(tmp_path, companion_env):
 
 def test_listen_on_a_file_opens_no_ip_socket_and_runs_with_no_network(tmp_path, companion_env):
     """The whole speech loop (recogniser, session, player) needs no network either."""
-    import wave
 
     from tests import clips
 
@@ -51,11 +50,7 @@ def test_listen_on_a_file_opens_no_ip_socket_and_runs_with_no_network(tmp_path, 
     pcm = clips.add_floor(clips.concat(clips.silence(0.5), clips.speak("play breathing"),
                                        clips.silence(3.0), clips.speak("stop"),
                                        clips.silence(1.0)))
-    with wave.open(str(session), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(clips.RATE)
-        w.writeframes(pcm.astype("<i2").tobytes())
+    clips.save_wav(session, pcm)
     before = len(privacy.refused)
     assert cli.main(["listen", "--input", str(session), "--output", str(tmp_path / "o.wav")]) == 0
     assert privacy.refused[before:] == []
