@@ -546,6 +546,9 @@ class _PsDecoder:
 
         Normalised over the whole utterance (not the running estimate used while
         streaming). Measured: without this pass, 3 chatter clips became commands.
+        Finishing decodes again even when ``settled`` just decoded the same audio: the
+        decoder's state differs on the second pass, and caching the first result cost 3
+        of 120 clean commands.
         """
         self.decoder.activate_search(search)
         self.decoder.start_utt()
