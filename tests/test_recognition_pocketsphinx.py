@@ -1,9 +1,8 @@
 """PocketsphinxRecognizer for real: espeak-ng commands, real human reading, chatter.
 
-Accuracy floors here are the measured state (see the measurement script in the report),
-not the product targets (97% clean, 90% at 12 dB). With the shipped rejection settings
-(garbage path 4e-3, coverage 0.95) no chatter sentence and no testdata recording yields a
-command (measured: 0 false commands in 192 s of chatter + testdata).
+Accuracy floors here are below the measured state, not the product targets (97% clean,
+90% at 12 dB, which the benchmark suite reports). With the shipped rejection settings
+(:class:`RejectionSettings`) no chatter sentence and no testdata recording yields a command.
 """
 
 from __future__ import annotations
@@ -119,3 +118,25 @@ def test_make_recognizer(commands) -> None:
     assert isinstance(make_recognizer("pocketsphinx", commands, None), PocketsphinxRecognizer)
     with pytest.raises(ValueError):
         make_recognizer("whisper", commands, None)
+
+
+def test_a_dropout_in_a_noisy_room_does_not_deafen_it(rec, commands) -> None:
+    """100 ms of near-silence (a microphone glitch) in steady room noise, then "pause":
+    the glitch must not become the noise floor, or the room noise counts as speech."""
+    speech = speak("pause", "en-us", 160)
+    room = mix_pink(add_floor(pad(speech, before=1.6, after=0.8)), 15, seed=3,
+                    speech_rms=active_rms(speech))
+    room[int(0.9 * RATE):int(1.0 * RATE)] //= 200
+    utts = hear(rec, room)
+    assert [commands.parse(u.text).intent for u in utts] == [Intent.PAUSE]
+
+
+def test_commands_back_to_back_without_a_reset(rec, commands) -> None:
+    """Several files streamed through one recogniser, each ended with ``flush``: the
+    zero padding of a file's last partial frame must not throw the next file off."""
+    rec.reset()
+    heard = []
+    for said in ("pause", "go on", "louder", "wait"):
+        audio = add_floor(pad(speak(said, "en-gb", 140), 0.5, 0.77), seed=len(said))
+        heard.append([commands.parse(u.text).intent.value for u in stream(rec, audio)])
+    assert heard == [["pause"], ["resume"], ["louder"], ["pause"]]
