@@ -165,9 +165,12 @@ class EchoGate:
     level while the companion speaks (a high percentile of the ratio: the echo path's gain,
     whatever the canceller's state), and passes audio only when the microphone is clearly
     louder than that: a person talking over the companion.
-    Echo is attenuated by ``attenuation_db``. The output runs one chunk late, so a chunk
-    just before a person's voice opens the gate too (their first sound is often quiet),
-    and the gate stays open ``hangover_s`` after them.
+    Echo is attenuated by ``attenuation_db`` and the room's own noise, recorded while the
+    companion was quiet, is laid under it (comfort noise): the recogniser's endpointer must
+    go on hearing the room's real noise floor. Without it, a fan at -50 dBFS sounded like
+    speech the moment the gate opened, and "stop" over the companion's voice was missed.
+    The output runs one chunk late, so a chunk just before a person's voice opens the gate
+    too (their first sound is often quiet), and the gate stays open ``hangover_s`` after.
     """
 
     def __init__(self, sample_rate: int = 16000, chunk: int = 320, window_s: float = 0.3,
@@ -183,6 +186,9 @@ class EchoGate:
         self._open_for = 0
         self._held = np.zeros(chunk, dtype=np.float32)
         self._held_is_echo = False
+        self._room: deque[np.ndarray] = deque(maxlen=max(1, int(1.0 * sample_rate / chunk)))
+        """The last second of chunks with neither the companion nor a person in them."""
+        self._rng = np.random.default_rng(7)
         self.gated = 0
         """Chunks attenuated so far."""
 
@@ -199,11 +205,21 @@ class EchoGate:
         out = self._held
         if self._held_is_echo and not voice and self._open_for == 0:
             self.gated += 1
-            out = out * self._attenuation
+            out = out * self._attenuation + self._comfort_noise(out.size)
         self._held = np.asarray(cleaned, dtype=np.float32)
+        if not echo and not voice and self._open_for == 0:
+            self._room.append(self._held)
         self._held_is_echo = echo and not voice
         self._open_for = max(0, self._open_for - 1)
         return out.astype(np.float32)
+
+    def _comfort_noise(self, size: int) -> np.ndarray:
+        """A recorded chunk of the room (its quieter half), or nothing before there is one."""
+        if not self._room:
+            return np.zeros(size, dtype=np.float32)
+        quiet = sorted(self._room, key=lambda c: float(np.dot(c, c)))[:max(1, len(self._room) // 2)]
+        chunk = quiet[int(self._rng.integers(len(quiet)))]
+        return chunk[:size] if chunk.size >= size else np.resize(chunk, size)
 
     def _classify(self, mic: np.ndarray, reference: np.ndarray) -> tuple[bool, bool]:
         """(echo possible, a person's voice) for one chunk.

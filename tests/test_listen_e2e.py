@@ -16,8 +16,10 @@ from tests.userfiles import write_user_routine
 OUT_RATE = 22050
 
 
-def write_session(path, parts: list[tuple[str, float]], voice: str = "en-us") -> dict[str, float]:
-    """Silence and spoken commands in order; returns when each command's speech ends."""
+def write_session(path, parts: list[tuple[str, float]], voice: str = "en-us",
+                  room_dbfs: float | None = None) -> dict[str, float]:
+    """Silence and spoken commands in order, over a faint microphone floor (and pink room
+    noise at ``room_dbfs``, a fan); returns when each command's speech ends."""
     audio: list[np.ndarray] = []
     ends: dict[str, float] = {}
     t = 0
@@ -30,6 +32,9 @@ def write_session(path, parts: list[tuple[str, float]], voice: str = "en-us") ->
         audio.append(clips.silence(gap))
         t += int(round(gap * clips.RATE))
     pcm = clips.add_floor(clips.concat(*audio))
+    if room_dbfs is not None:
+        fan = clips.pink_noise(pcm.size, seed=5) * 32768 * 10 ** (room_dbfs / 20)
+        pcm = np.clip(pcm + fan, -32768, 32767).astype(np.int16)
     clips.save_wav(path, pcm)
     return ends
 
@@ -43,9 +48,9 @@ def read_events(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def run_listen(run_companion, tmp_path, parts, *extra: str):
+def run_listen(run_companion, tmp_path, parts, *extra: str, room_dbfs: float | None = None):
     session = tmp_path / "in.wav"
-    ends = write_session(session, parts)
+    ends = write_session(session, parts, room_dbfs=room_dbfs)
     out, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
     result = run_companion("listen", "--input", session, "--output", out, "--events", events,
                            *extra)
@@ -83,6 +88,14 @@ def test_play_pause_resume_stop(run_companion, tmp_path, echo):
     quiet_after = silent_after(output, OUT_RATE, ends["stop"])
     print(f"echo {echo}: end of 'stop' to silence {1000 * quiet_after:.0f} ms")
     assert quiet_after < 0.6
+
+
+def test_commands_over_its_own_voice_with_a_fan_running(run_companion, tmp_path):
+    """Room noise (pink, -50 dBFS) plus the companion's voice mixed back at -6 dB: the gate
+    that hides its voice must leave the fan's noise in place, or every pause and stop said
+    over its voice is lost in "speech" that never ends."""
+    _, _, events = run_listen(run_companion, tmp_path, SESSION, "--echo-db", "-6", room_dbfs=-50)
+    assert heard(events) == ["play", "pause", "resume", "stop"]
 
 
 def test_the_companion_does_not_obey_its_own_voice(run_companion, tmp_path, companion_env):
