@@ -8,6 +8,7 @@ or synthesised there.
 from __future__ import annotations
 
 import collections
+import ctypes
 import logging
 import threading
 import time
@@ -27,7 +28,32 @@ def _sd() -> Any:
     except OSError as exc:  # PortAudio library missing
         raise AudioDeviceError(f"PortAudio is not available ({exc}): "
                                "install libportaudio2") from None
+    _quiet_alsa()
     return sounddevice
+
+
+_ALSA_ERROR_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                       ctypes.c_int, ctypes.c_char_p)
+_alsa_handler: Any = None
+"""Kept referenced: ALSA calls it for as long as the process lives."""
+
+
+def _quiet_alsa() -> None:
+    """Stop ALSA printing "underrun occurred" on stderr for every late buffer.
+
+    On a busy machine it printed hundreds of lines a second straight to file descriptor 2:
+    it buried the status line, and when stderr was a pipe nobody read, the companion
+    blocked on its next log line and could not quit. Underruns are counted by the sink.
+    """
+    global _alsa_handler
+    if _alsa_handler is not None or log.isEnabledFor(logging.DEBUG):
+        return
+    try:
+        alsa = ctypes.CDLL("libasound.so.2")
+    except OSError:  # no ALSA: nothing prints
+        return
+    _alsa_handler = _ALSA_ERROR_HANDLER(lambda *_: None)
+    alsa.snd_lib_error_set_handler(_alsa_handler)
 
 
 def list_devices() -> list[str]:

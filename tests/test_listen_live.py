@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -49,6 +50,9 @@ def live_listen(pulse_null_sink, companion_env, tmp_path):
         if not line and proc.poll() is not None:
             break
     assert ready, f"companion listen did not start (exit {proc.poll()})"
+    # Keep reading its stderr: a full pipe would block the companion on its next line.
+    drain = threading.Thread(target=proc.stderr.read, daemon=True)
+    drain.start()
     yield proc, events
     proc.send_signal(signal.SIGINT)
     try:
