@@ -188,6 +188,7 @@ class EchoGate:
         self._held_is_echo = False
         self._room: deque[np.ndarray] = deque(maxlen=max(1, int(1.0 * sample_rate / chunk)))
         """The last second of chunks with neither the companion nor a person in them."""
+        self._background = False
         self._rng = np.random.default_rng(7)
         self.gated = 0
         """Chunks attenuated so far."""
@@ -207,7 +208,7 @@ class EchoGate:
             self.gated += 1
             out = out * self._attenuation + self._comfort_noise(out.size)
         self._held = np.asarray(cleaned, dtype=np.float32)
-        if not echo and not voice and self._open_for == 0:
+        if self._background:
             self._room.append(self._held)
         self._held_is_echo = echo and not voice
         self._open_for = max(0, self._open_for - 1)
@@ -232,6 +233,9 @@ class EchoGate:
         self._levels.append(level)
         floor = min(self._levels)
         recent = max(self._window)  # the echo arrives up to ``window_s`` after the output
+        # Only the room's own noise may become comfort noise: no echo, nothing above the
+        # floor (the soft edges of a person's words are not "voice" but are not noise).
+        self._background = recent < 1e-8 and level <= 2.0 * floor
         if recent < 1e-8:  # the companion has been quiet: no echo
             return False, level > floor * self._voice
         expected = self._expected_ratio()

@@ -403,9 +403,6 @@ class RejectionSettings:
     """Utterances up to this long that the garbage path took are checked for a stop."""
     stop_rescue_min_coverage: float = 0.9
     """Least coverage for a stop found by that check (0.5 let one card reading through)."""
-    """Least share of the utterance's speech that the command's words must cover. Speech the
-    grammar can only explain with fillers ("stop [by the shop tomorrow]") is not a command.
-    Measured: real commands 1.03 and up, chatter that reached a command 0.87 and below."""
 
 
 def _load_dict(path: Path) -> dict[str, str]:
