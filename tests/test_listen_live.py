@@ -62,10 +62,6 @@ def live_listen(pulse_null_sink, companion_env, tmp_path):
             proc.kill()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known issue (closing note, issue 3): on the 0 dB null-sink loop the start tone's echo "
-    "is sometimes heard as a command, and under CPU load a stop can be missed; about 1 run "
-    "in 10 when idle"))
 def test_a_spoken_command_in_the_room_is_heard_and_stop_cuts_it(live_listen, tmp_path):
     proc, events_path = live_listen
     play, stop = tmp_path / "play.wav", tmp_path / "stop.wav"
@@ -76,9 +72,15 @@ def test_a_spoken_command_in_the_room_is_heard_and_stop_cuts_it(live_listen, tmp
     assert [e["intent"] for e in events if e["type"] == "heard"][:1] == ["play"]
     assert any(e["type"] == "routine_start" and e["routine"] == "aftercare" for e in events)
     time.sleep(4.0)  # it is speaking now, and hears itself through the monitor
+    before = len(events_of(events_path))
     subprocess.run(["paplay", str(stop)], check=True, timeout=20)
-    events = wait_for(lambda ev: any(e["type"] == "routine_end" for e in ev), events_path, 10)
+    events = wait_for(lambda ev: any(e["type"] == "heard" and e["intent"] == "stop"
+                                     for e in ev[before:]), events_path, 10)
+    assert any(e["type"] == "heard" and e["intent"] == "stop" for e in events[before:]), events
     ends = [e for e in events if e["type"] == "routine_end"]
     assert ends and ends[0]["reason"] == "stopped"
-    assert [e["intent"] for e in events if e["type"] == "heard"] == ["play", "stop"], events
     assert proc.poll() is None  # still listening after stop
+    heard = [e["intent"] for e in events if e["type"] == "heard"]
+    if heard != ["play", "stop"]:
+        pytest.xfail(f"known issue (closing note, issue 3): on the 0 dB null-sink loop it "
+                     f"sometimes hears its own voice or start tone as a stop; heard {heard}")
