@@ -65,7 +65,8 @@ def listen(child_env: dict[str, str], *args: str, listen_s: float = 2.0,
     lines: list[str] = []
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=child_env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_as_usual)
     ready_at: list[float] = []
 
     def read_stderr() -> None:
@@ -101,6 +102,16 @@ def listen(child_env: dict[str, str], *args: str, listen_s: float = 2.0,
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _ctrl_c_as_usual() -> None:
+    """In the child, before exec: SIGINT back to its default.
+
+    A shell without job control starts background commands with SIGINT ignored, and
+    children inherit that: run as ``python -m benchmarks &``, every launch ignored the
+    SIGINT below and was counted as "killed".
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
