@@ -40,8 +40,11 @@ def wait_for(predicate, path, timeout: float) -> list[dict]:
 @pytest.fixture()
 def live_listen(pulse_null_sink, companion_env, tmp_path):
     events = tmp_path / "events.jsonl"
+    # SIGINT back to default in the child: run in the background by a shell without job
+    # control, pytest's children start with it ignored, and Ctrl-C below would do nothing.
     proc = subprocess.Popen([sys.executable, "-m", "companion", "listen", "--events", str(events)],
-                            env=companion_env, stderr=subprocess.PIPE, text=True)
+                            env=companion_env, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     ready = False
     end = time.monotonic() + 30
     while time.monotonic() < end and not ready:
