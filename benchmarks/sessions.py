@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import wave
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -89,15 +87,6 @@ def build(script: list[Step], voice: str, rate: int, seed: int = 0) -> tuple[np.
     return clips.add_floor(clips.concat(*parts), seed=seed), spoken
 
 
-def write_wav(path: Path, pcm: np.ndarray, rate: int = clips.RATE) -> None:
-    """int16 mono samples → WAV file."""
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.astype("<i2").tobytes())
-
-
 def run(script: list[Step], voice: str, rate: int, name: str, child_env: dict[str, str],
         seed: int | None = None, extra: tuple[str, ...] = ()) -> Result:
     """Generate the session and run `companion listen --input IN --output OUT --events EV`.
@@ -109,7 +98,7 @@ def run(script: list[Step], voice: str, rate: int, name: str, child_env: dict[st
     folder.mkdir(parents=True, exist_ok=True)
     pcm, spoken = build(script, voice, rate, seed=zlib.crc32(name.encode()) if seed is None else seed)
     inp, out, ev = folder / "in.wav", folder / "out.wav", folder / "events.jsonl"
-    write_wav(inp, pcm)
+    clips.save_wav(inp, pcm)
     t0 = time.perf_counter()
     proc = subprocess.run(env.companion("listen", "--input", inp, "--output", out, "--events", ev,
                                         *extra), env=child_env, capture_output=True, text=True,

@@ -235,8 +235,9 @@ class EchoGate:
         recent = max(self._window)  # the echo arrives up to ``window_s`` after the output
         # Only the room's own noise may become comfort noise: no echo, nothing above the
         # floor (the soft edges of a person's words are not "voice" but are not noise).
-        self._background = recent < 1e-8 and level <= 2.0 * floor
-        if recent < 1e-8:  # the companion has been quiet: no echo
+        companion_quiet = recent < 1e-8
+        self._background = companion_quiet and level <= 2.0 * floor
+        if companion_quiet:  # no echo possible
             return False, level > floor * self._voice
         expected = self._expected_ratio()
         self._ratios.append(level / recent)

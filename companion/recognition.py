@@ -405,16 +405,6 @@ class RejectionSettings:
     """Least coverage for a stop found by that check (0.5 let one card reading through)."""
 
 
-def _load_dict(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            word, _, phones = line.strip().partition(" ")
-            if word and "(" not in word:
-                out.setdefault(word, phones.strip())
-    return out
-
-
 def pronounce(word: str, lookup: Callable[[str], str | None]) -> str | None:
     """Phones of a word; an unknown compound ("aftercare") is split into known words."""
     found = lookup(word)
@@ -459,13 +449,13 @@ class _PsDecoder:
                                             bestpath=False)
         self._add_words(commands, model)
         try:
-            self._load_grammar(commands, pocketsphinx)
+            self._load_grammar(commands)
         except Exception as exc:  # noqa: BLE001 - any failure is the grammar's
             raise ModelError(f"pocketsphinx rejected the command grammar: {exc}") from None
         self._audio: list[bytes] = []
         self._streaming = False
 
-    def _load_grammar(self, commands: CommandSet, pocketsphinx: object) -> None:
+    def _load_grammar(self, commands: CommandSet) -> None:
         import tempfile
 
         words = [w for w in GARBAGE_WORDS if self.decoder.lookup_word(w)]
