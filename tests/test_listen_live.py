@@ -77,8 +77,10 @@ def test_a_spoken_command_in_the_room_is_heard_and_stop_cuts_it(live_listen, tmp
     time.sleep(4.0)  # it is speaking now, and hears itself through the monitor
     before = len(events_of(events_path))
     subprocess.run(["paplay", str(stop)], check=True, timeout=20)
+    # The routine ends when its fade-out has played, a moment after the stop is heard.
     events = wait_for(lambda ev: any(e["type"] == "heard" and e["intent"] == "stop"
-                                     for e in ev[before:]), events_path, 10)
+                                     for e in ev[before:])
+                      and any(e["type"] == "routine_end" for e in ev), events_path, 10)
     assert any(e["type"] == "heard" and e["intent"] == "stop" for e in events[before:]), events
     ends = [e for e in events if e["type"] == "routine_end"]
     assert ends and ends[0]["reason"] == "stopped"

@@ -140,3 +140,27 @@ def test_commands_back_to_back_without_a_reset(rec, commands) -> None:
         audio = add_floor(pad(speak(said, "en-us", 150), 0.5, 0.77), seed=len(said))
         heard.append([commands.parse(u.text).intent.value for u in stream(rec, audio)])
     assert heard == [["pause"], ["louder"], ["pause"], ["skip"]]
+
+
+
+FIRST_WORDS = [("red", "en-us+f4", 135), ("red", "en-gb-x-rp", 160), ("red", "en-gb+m3", 175),
+               ("wait", "en-us+f2", 150), ("wait", "en-gb-x-rp", 160),
+               ("goodnight", "en-us+m1", 145)]
+
+
+def test_the_first_words_after_start_up_are_heard_in_a_noisy_room(commands) -> None:
+    """A new recogniser has heard nobody yet: its speech normalisation must come from
+    what is said, not from a preset. Each phrase is the first thing a new recogniser
+    hears, in four rooms at 12 dB. Measured: 22 of 24 heard; 14 with the preset."""
+    heard, missed = 0, []
+    for said, voice, rate in FIRST_WORDS:
+        speech = speak(said, voice, rate)
+        for seed in range(4):
+            audio = mix_pink(add_floor(pad(speech, 0.6, 0.8), seed=seed), 12, seed=100 + seed,
+                             speech_rms=active_rms(speech))
+            utts = stream(PocketsphinxRecognizer(commands), audio)
+            if right(commands, said, utts):
+                heard += 1
+            else:
+                missed.append(f"{said} {voice} {seed}: {[u.text for u in utts]}")
+    assert heard >= 20, missed
