@@ -86,6 +86,8 @@ class _Start:
     """Voice profile asked for, or None."""
     acknowledge: bool
     """Play a short soft tone first (the request came by voice)."""
+    announce: str | None = None
+    """Say this before the routine begins, or nothing."""
 
 
 @dataclass
@@ -152,13 +154,15 @@ class RoutinePlayer:
 
     # ----- control API (any thread) -------------------------------------------------
     def start(self, routine: Routine, minutes: float | None = None,
-              voice: str | None = None, acknowledge: bool = False) -> None:
+              voice: str | None = None, acknowledge: bool = False,
+              announce: str | None = None) -> None:
         """Start ``routine`` (stopping whatever plays), stretched to ``minutes`` if given.
 
         With ``acknowledge`` a short soft tone comes first, so a person who asked by voice
         hears at once that they were heard, even if the routine opens with a pause.
+        ``announce`` is said before the routine's first step.
         """
-        self._controls.put(("start", _Start(routine, minutes, voice, acknowledge)))
+        self._controls.put(("start", _Start(routine, minutes, voice, acknowledge, announce)))
 
     def stop(self) -> None:
         """Fade out within 40 ms and end the routine (reason ``stopped``)."""
@@ -410,6 +414,8 @@ class RoutinePlayer:
             self._ambient_target = 1.0
         if request.acknowledge:
             self._queue.append(self._cursor_for(Tone("ack"), announcement=True))
+        if request.announce:
+            self._queue.append(self._cursor_for(Speak(request.announce), announcement=True))
         self._emit(at, "routine_start", routine=routine.name)
         self._set_state(PlayerState.PLAYING, at)
 

@@ -19,6 +19,12 @@ HELP_TEXT = ("You can say: play aftercare, or the name of a routine. While I spe
 NOT_FOUND_TEXT = "I don't have that one. You can ask: what routines do you have?"
 
 
+def duration_text(title: str, minutes: int) -> str:
+    """What is said before a routine asked for "for N minutes": the routine and the minutes
+    as heard, so a misheard duration ("ten" heard as "two") is noticed and can be stopped."""
+    return f"{title}, for {minutes} minute{'' if minutes == 1 else 's'}."
+
+
 class Session:
     """Acts on each heard utterance; "stop" and safewords act in every state.
 
@@ -78,7 +84,8 @@ class Session:
             return
         minutes = command.slots.get("minutes")
         self.player.start(routine, float(minutes) if minutes else None,  # type: ignore[arg-type]
-                          self._voice, acknowledge=True)
+                          self._voice, acknowledge=True,
+                          announce=duration_text(routine.title, int(minutes)) if minutes else None)
 
     def _list_text(self) -> str:
         titles = [r.title for r in self.routines.routines()]

@@ -50,6 +50,18 @@ def test_play_by_alias_with_minutes_starts_that_routine(rig):
                           "slots": {"routine": "wind-down", "minutes": 10}}
 
 
+def test_a_routine_asked_for_n_minutes_says_the_minutes_it_heard_first(rig):
+    """A misheard duration ("ten" heard as "two") must be noticeable before it plays out."""
+    session, player, log = rig
+    session.hear("quiet presence for two minutes", 0.0)
+    advance(player, 4.0)
+    assert said(log)[:1] == ["Quiet presence, for 2 minutes."]
+    session.hear("stop", 4.0)
+    session.hear("play wind down", 4.5)
+    advance(player, 8.0)
+    assert "Wind down, for" not in " ".join(said(log))
+
+
 @pytest.mark.parametrize("state_setup", ["idle", "playing", "paused", "asking"])
 def test_stop_and_the_safeword_work_in_every_state(rig, state_setup):
     session, player, log = rig
