@@ -82,10 +82,10 @@ class Session:
         if routine is None:
             self.player.say(NOT_FOUND_TEXT)
             return
-        minutes = command.slots.get("minutes")
-        self.player.start(routine, float(minutes) if minutes else None,  # type: ignore[arg-type]
-                          self._voice, acknowledge=True,
-                          announce=duration_text(routine.title, int(minutes)) if minutes else None)
+        minutes = int(command.slots.get("minutes") or 0)  # type: ignore[call-overload]
+        self.player.start(routine, float(minutes) if minutes else None, self._voice,
+                          acknowledge=True,
+                          announce=duration_text(routine.title, minutes) if minutes else None)
 
     def _list_text(self) -> str:
         titles = [r.title for r in self.routines.routines()]
