@@ -463,8 +463,6 @@ class _PsDecoder:
         except Exception as exc:  # noqa: BLE001 - any failure is the grammar's
             raise ModelError(f"pocketsphinx rejected the command grammar: {exc}") from None
         self._audio: list[bytes] = []
-        self._trailing = 0
-        """20 ms frames of silence at the end of ``_audio``."""
         self._heard_speech = False
         """Whether an utterance has been finished (the cepstral mean then carries on)."""
         self._streaming = False
@@ -542,8 +540,7 @@ class _PsDecoder:
         early decisions for longer commands need this.
         """
         self._end_stream()
-        self._trailing = trailing_frames
-        self._decode_whole("commands")
+        self._decode_whole("commands", trailing_frames)
         hyp = self.decoder.hyp()
         return hyp.hypstr if hyp is not None else ""
 
@@ -554,20 +551,20 @@ class _PsDecoder:
 
     def finish(self, speech_frames: int, trailing_frames: int) -> tuple[str, float] | None:
         self._end_stream()
-        self._trailing = trailing_frames
         speech = speech_frames * FRAME_S
-        self._decode_whole("commands")
+        self._decode_whole("commands", trailing_frames)
         text = self._accepted(speech)
         if text is None or self._commands.parse(text) is None:
-            rescued = self._stop_rescue(speech)
+            rescued = self._stop_rescue(speech, trailing_frames)
             text = rescued or text
         self._heard_speech = True
         if text is None:
             return None
         return text, 1.0
 
-    def _decode_whole(self, search: str) -> None:
-        """Decode the buffered utterance in one go with ``search``.
+    def _decode_whole(self, search: str, trailing_frames: int) -> None:
+        """Decode the buffered utterance in one go with ``search``; the last
+        ``trailing_frames`` 20 ms frames are the silence after its speech.
 
         Normalised over the whole utterance (not the running estimate used while
         streaming). Measured: without this pass, 3 chatter clips became commands.
@@ -578,12 +575,12 @@ class _PsDecoder:
         audio = b"".join(self._audio)
         self.decoder.activate_search(search)
         if not self._heard_speech:
-            self._learn_mean(audio)
+            self._learn_mean(audio, trailing_frames)
         self.decoder.start_utt()
         self.decoder.process_raw(audio, False, True)
         self.decoder.end_utt()
 
-    def _learn_mean(self, audio: bytes) -> None:
+    def _learn_mean(self, audio: bytes, trailing_frames: int) -> None:
         """Set the cepstral mean to this utterance's speech (a pass without search).
 
         Done for the first utterance only: until then the decoder has nothing but a preset
@@ -595,7 +592,7 @@ class _PsDecoder:
         heard 1 clean command of 141 fewer). The silence after the speech is left out of
         the mean (with it: 5 fewer of the 60).
         """
-        speech = audio[:len(audio) - 2 * FRAME * self._trailing]
+        speech = audio[:len(audio) - 2 * FRAME * trailing_frames]
         if len(speech) < 2 * FRAME * _MIN_CMN_FRAMES:
             speech = audio
         self.decoder.start_utt()
@@ -627,7 +624,7 @@ class _PsDecoder:
             least = max(least, self.rejection.phrase_min_coverage)
         return least
 
-    def _stop_rescue(self, speech_seconds: float) -> str | None:
+    def _stop_rescue(self, speech_seconds: float, trailing_frames: int) -> str | None:
         """A short utterance the garbage path took: is it a stop after all?
 
         Stop is the one command that must never be missed, and acting on a false one is
@@ -638,7 +635,7 @@ class _PsDecoder:
         if not self.rejection.stop_rescue_min_s <= speech_seconds <= self.rejection.stop_rescue_max_s:
             return None
         try:
-            self._decode_whole("commands-only")
+            self._decode_whole("commands-only", trailing_frames)
             text = self._accepted(speech_seconds, self.rejection.stop_rescue_min_coverage)
         finally:
             self.decoder.activate_search("commands")

@@ -142,7 +142,6 @@ def test_commands_back_to_back_without_a_reset(rec, commands) -> None:
     assert heard == [["pause"], ["louder"], ["pause"], ["skip"]]
 
 
-
 FIRST_WORDS = [("red", "en-us+f4", 135), ("red", "en-gb-x-rp", 160), ("red", "en-gb+m3", 175),
                ("wait", "en-us+f2", 150), ("wait", "en-gb-x-rp", 160),
                ("goodnight", "en-us+m1", 145)]
