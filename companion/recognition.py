@@ -183,8 +183,9 @@ class _Engine(Protocol):
     def partial(self) -> str: ...
     def settled(self, trailing_frames: int) -> str: ...
     def finish(self, speech_frames: int, trailing_frames: int) -> tuple[str, float] | None: ...
+    def skip_lead(self, frames: int) -> None: ...
     # ``trailing_frames``: how many of the last fed 20 ms frames are the silence after
-    # the speech.
+    # the speech. ``skip_lead``: leave the first ``frames`` fed frames out of ``finish``.
 
 
 class _Streamer:
@@ -211,6 +212,13 @@ class _Streamer:
         self._vad = EnergyEndpointer(self.settings)
         self._dither = _Dither()
         self._preroll: deque[bytes] = deque(maxlen=max(1, round(self.settings.preroll / FRAME_S)))
+        self._preroll_levels: deque[float] = deque(maxlen=self._preroll.maxlen)
+        self._utt_levels: list[float] = []
+        """Frame energies (dB) of the utterance so far, from its onset."""
+        self._onset_floor = 0.0
+        """The noise floor (dB) the utterance started against."""
+        self._fed_before_onset = 0
+        """Preroll frames fed to the engine before the utterance's first loud frame."""
         self._in_utt = False
         self._loud_run = 0
         self._silent_run = 0
@@ -251,14 +259,17 @@ class _Streamer:
         frame = self._dither(raw)
         pcm = frame.astype("<i2").tobytes()
         self._clock.samples += FRAME
-        speech = self._vad.is_speech(frame_db(frame), self._in_utt, learn)
+        level = frame_db(frame)
+        speech = self._vad.is_speech(level, self._in_utt, learn)
         if not self._in_utt:
-            self._idle(pcm, speech)
+            self._idle(pcm, level, speech)
             return None
+        self._utt_levels.append(level)
         return self._active(pcm, speech)
 
-    def _idle(self, pcm: bytes, speech: bool) -> None:
+    def _idle(self, pcm: bytes, level: float, speech: bool) -> None:
         self._preroll.append(pcm)
+        self._preroll_levels.append(level)
         self._loud_run = self._loud_run + 1 if speech else 0
         if self._loud_run >= self.settings.onset_frames:
             self._begin()
@@ -272,10 +283,14 @@ class _Streamer:
         self._silent_run = 0
         self._too_long = False
         self._partial_cmd = None
+        self._onset_floor = max(self._vad.floor_db, 20.0)
+        self._utt_levels = list(self._preroll_levels)[-self._loud_run:]
+        self._fed_before_onset = len(self._preroll) - self._loud_run
         self._engine.begin()
         for pcm in self._preroll:
             self._engine.feed(pcm)
         self._preroll.clear()
+        self._preroll_levels.clear()
 
     def _active(self, pcm: bytes, speech: bool) -> Utterance | None:
         if not self._too_long:
@@ -304,6 +319,36 @@ class _Streamer:
             return self._finish()
         return None
 
+    ROOM_STEP_FRAMES = 12
+    """Frames of steady new noise (0.24 s) that must come before the speech for a step up in
+    room noise to be assumed. Without it, long commands said without a pause (their quietest
+    tenth well above the floor) were taken for one, and rejected."""
+
+    def _room_got_louder(self) -> tuple[int, int] | None:
+        """(speech frames, frames fed before them) if the room's noise stepped up during
+        the utterance, else None.
+
+        The floor takes up to 1.5 s to follow a step up in room noise (a fan switched
+        on); meanwhile the new noise counts as speech, and a "stop" said then covered too
+        little of it (measured: 0.32 of 1.42 s, missed). When even the quietest tenth of
+        the utterance is ``onset_db`` above the floor it started against, that tenth is
+        the room now, and only frames well above it are speech.
+        """
+        levels = sorted(self._utt_levels)
+        if not levels:
+            return None
+        room = levels[len(levels) // 10]
+        if room <= self._onset_floor + self.settings.onset_db:
+            return None
+        levels = self._utt_levels
+        run = self.settings.onset_frames
+        onset = next((i for i in range(len(levels) - run + 1)
+                      if min(levels[i:i + run]) > room + self.settings.onset_db), None)
+        if onset is None or onset < self.ROOM_STEP_FRAMES:
+            return None  # speech from the start: a phrase without pauses, not new noise
+        speech = sum(1 for level in levels[onset:] if level > room + self.settings.continue_db)
+        return min(self._speech_frames, speech), self._fed_before_onset + onset
+
     def _hangover(self, cmd: Command | None) -> float:
         if cmd is None:
             return self.settings.max_hangover
@@ -324,13 +369,22 @@ class _Streamer:
         start, end, now = self._start, self._last_speech_end, self._clock.now
         if end - start < self.settings.min_speech:
             return None
-        result = self._engine.finish(self._speech_frames, self._silent_run)
+        speech_frames, louder = self._speech_frames, self._room_got_louder()
+        if louder is not None:
+            # Decode from 0.2 s before the speech: with all the new noise before it, a
+            # "stop" also came out as "faster" or "softer".
+            speech_frames, lead = louder
+            self._engine.skip_lead(max(0, lead - 10))
+        result = self._engine.finish(speech_frames, self._silent_run)
         if result is None:
             return None
         text, confidence = result
         cmd = self.commands.parse(text)
         if cmd is None:
             _LOGGER.debug("rejected %.2f-%.2f: %r is no command", start, end, text)
+            return None
+        if louder is not None and cmd.intent is not Intent.STOP:
+            _LOGGER.debug("rejected %r: only a stop is taken as the room gets louder", cmd.text)
             return None
         if start < self._quiet_until:
             _LOGGER.debug("ignored %r: it follows a stop too closely", cmd.text)
@@ -623,6 +677,10 @@ class _PsDecoder:
             return None
         return text, 1.0
 
+    def skip_lead(self, frames: int) -> None:
+        """Leave the first ``frames`` buffered frames out of the final decode."""
+        self._audio = self._audio[frames:]
+
     def _decode_whole(self, search: str, trailing_frames: int) -> None:
         """Decode the buffered utterance in one go with ``search``; the last
         ``trailing_frames`` 20 ms frames are the silence after its speech.
@@ -815,6 +873,9 @@ class _VoskEngine:
     def settled(self, trailing_frames: int) -> str:
         """Vosk's running hypothesis is already good at a pause."""
         return self.partial()
+
+    def skip_lead(self, frames: int) -> None:
+        """Vosk decodes as it is fed; what it was fed stays."""
 
     def finish(self, speech_frames: int, trailing_frames: int) -> tuple[str, float] | None:
         result = json.loads(self._rec.FinalResult())
