@@ -593,13 +593,13 @@ class _PsDecoder:
             compounds[word] = parts
             _LOGGER.info("pocketsphinx: %r is not in the dictionary, using %s", word, phones)
             self.decoder.add_word(word, phones, True)
-        self._add_british_vowels(commands, compounds)
+        self._add_british_variants(commands, compounds)
         if missing:
             raise ModelError("words missing from the pocketsphinx dictionary "
                              f"{model / 'cmudict-en-us.dict'}: " + ", ".join(missing)
                              + "; rephrase them or add them to a user commands file")
 
-    def _add_british_vowels(self, commands: CommandSet,
+    def _add_british_variants(self, commands: CommandSet,
                             compounds: dict[str, list[str]]) -> None:
         """Give grammar words British variants (the model is American).
 
