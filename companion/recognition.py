@@ -140,6 +140,11 @@ class EnergyEndpointer:
         """Current noise floor estimate (dB re 1 LSB²)."""
         return self._floor
 
+    @property
+    def speech_floor_db(self) -> float:
+        """The level speech is measured against: the floor, but never below 20 dB."""
+        return max(self._floor, 20.0)
+
     def is_speech(self, energy_db: float, in_speech: bool, learn: bool = True) -> bool:
         """Classify one frame; ``learn`` adds it to the floor estimate."""
         if learn:
@@ -147,7 +152,7 @@ class EnergyEndpointer:
             rank = min(self.LOW_RANK, len(self._recent)) - 1
             self._floor = sorted(self._recent)[rank]
         margin = self.settings.continue_db if in_speech else self.settings.onset_db
-        return energy_db > max(self._floor, 20.0) + margin
+        return energy_db > self.speech_floor_db + margin
 
 
 def frame_db(frame: np.ndarray) -> float:
@@ -182,10 +187,10 @@ class _Engine(Protocol):
     def feed(self, pcm: bytes) -> None: ...
     def partial(self) -> str: ...
     def settled(self, trailing_frames: int) -> str: ...
-    def finish(self, speech_frames: int, trailing_frames: int) -> tuple[str, float] | None: ...
-    def skip_lead(self, frames: int) -> None: ...
+    def finish(self, speech_frames: int, trailing_frames: int,
+               lead_frames: int) -> tuple[str, float] | None: ...
     # ``trailing_frames``: how many of the last fed 20 ms frames are the silence after
-    # the speech. ``skip_lead``: leave the first ``frames`` fed frames out of ``finish``.
+    # the speech; ``lead_frames``: how many of the first fed frames to leave out.
 
 
 class _Streamer:
@@ -211,8 +216,9 @@ class _Streamer:
         self._pending = b""
         self._vad = EnergyEndpointer(self.settings)
         self._dither = _Dither()
-        self._preroll: deque[bytes] = deque(maxlen=max(1, round(self.settings.preroll / FRAME_S)))
-        self._preroll_levels: deque[float] = deque(maxlen=self._preroll.maxlen)
+        self._preroll: deque[tuple[bytes, float]] = deque(
+            maxlen=max(1, round(self.settings.preroll / FRAME_S)))
+        """The last frames before an utterance, with their energies (dB)."""
         self._utt_levels: list[float] = []
         """Frame energies (dB) of the utterance so far, from its onset."""
         self._onset_floor = 0.0
@@ -268,8 +274,7 @@ class _Streamer:
         return self._active(pcm, speech)
 
     def _idle(self, pcm: bytes, level: float, speech: bool) -> None:
-        self._preroll.append(pcm)
-        self._preroll_levels.append(level)
+        self._preroll.append((pcm, level))
         self._loud_run = self._loud_run + 1 if speech else 0
         if self._loud_run >= self.settings.onset_frames:
             self._begin()
@@ -283,14 +288,13 @@ class _Streamer:
         self._silent_run = 0
         self._too_long = False
         self._partial_cmd = None
-        self._onset_floor = max(self._vad.floor_db, 20.0)
-        self._utt_levels = list(self._preroll_levels)[-self._loud_run:]
+        self._onset_floor = self._vad.speech_floor_db
+        self._utt_levels = [level for _, level in self._preroll][-self._loud_run:]
         self._fed_before_onset = len(self._preroll) - self._loud_run
         self._engine.begin()
-        for pcm in self._preroll:
+        for pcm, _ in self._preroll:
             self._engine.feed(pcm)
         self._preroll.clear()
-        self._preroll_levels.clear()
 
     def _active(self, pcm: bytes, speech: bool) -> Utterance | None:
         if not self._too_long:
@@ -334,13 +338,12 @@ class _Streamer:
         the utterance is ``onset_db`` above the floor it started against, that tenth is
         the room now, and only frames well above it are speech.
         """
-        levels = sorted(self._utt_levels)
+        levels = self._utt_levels
         if not levels:
             return None
-        room = levels[len(levels) // 10]
+        room = sorted(levels)[len(levels) // 10]
         if room <= self._onset_floor + self.settings.onset_db:
             return None
-        levels = self._utt_levels
         run = self.settings.onset_frames
         onset = next((i for i in range(len(levels) - run + 1)
                       if min(levels[i:i + run]) > room + self.settings.onset_db), None)
@@ -369,13 +372,14 @@ class _Streamer:
         start, end, now = self._start, self._last_speech_end, self._clock.now
         if end - start < self.settings.min_speech:
             return None
-        speech_frames, louder = self._speech_frames, self._room_got_louder()
+        speech_frames, lead_frames = self._speech_frames, 0
+        louder = self._room_got_louder()
         if louder is not None:
             # Decode from 0.2 s before the speech: with all the new noise before it, a
             # "stop" also came out as "faster" or "softer".
             speech_frames, lead = louder
-            self._engine.skip_lead(max(0, lead - 10))
-        result = self._engine.finish(speech_frames, self._silent_run)
+            lead_frames = max(0, lead - 10)
+        result = self._engine.finish(speech_frames, self._silent_run, lead_frames)
         if result is None:
             return None
         text, confidence = result
@@ -600,7 +604,7 @@ class _PsDecoder:
                              + "; rephrase them or add them to a user commands file")
 
     def _add_british_variants(self, commands: CommandSet,
-                            compounds: dict[str, list[str]]) -> None:
+                              compounds: dict[str, list[str]]) -> None:
         """Give grammar words British variants (the model is American).
 
         First every word with the US vowel AA gets a variant with AO: British voices say
@@ -625,8 +629,8 @@ class _PsDecoder:
     def _add_variant(self, word: str, phones: str) -> None:
         """Add ``phones`` as the next free alternative pronunciation ``word(N)``."""
         n = 2
-        while self.decoder.lookup_word(f"{word}({n})"):
-            if self.decoder.lookup_word(f"{word}({n})") == phones:
+        while existing := self.decoder.lookup_word(f"{word}({n})"):
+            if existing == phones:
                 return
             n += 1
         self.decoder.add_word(f"{word}({n})", phones, True)
@@ -664,8 +668,10 @@ class _PsDecoder:
             self.decoder.end_utt()
             self._streaming = False
 
-    def finish(self, speech_frames: int, trailing_frames: int) -> tuple[str, float] | None:
+    def finish(self, speech_frames: int, trailing_frames: int,
+               lead_frames: int) -> tuple[str, float] | None:
         self._end_stream()
+        self._audio = self._audio[lead_frames:]
         speech = speech_frames * FRAME_S
         self._decode_whole("commands", trailing_frames)
         text = self._accepted(speech)
@@ -676,10 +682,6 @@ class _PsDecoder:
         if text is None:
             return None
         return text, 1.0
-
-    def skip_lead(self, frames: int) -> None:
-        """Leave the first ``frames`` buffered frames out of the final decode."""
-        self._audio = self._audio[frames:]
 
     def _decode_whole(self, search: str, trailing_frames: int) -> None:
         """Decode the buffered utterance in one go with ``search``; the last
@@ -874,10 +876,9 @@ class _VoskEngine:
         """Vosk's running hypothesis is already good at a pause."""
         return self.partial()
 
-    def skip_lead(self, frames: int) -> None:
-        """Vosk decodes as it is fed; what it was fed stays."""
-
-    def finish(self, speech_frames: int, trailing_frames: int) -> tuple[str, float] | None:
+    def finish(self, speech_frames: int, trailing_frames: int,
+               lead_frames: int) -> tuple[str, float] | None:
+        """The final result (Vosk decodes as it is fed: ``lead_frames`` cannot be unfed)."""
         result = json.loads(self._rec.FinalResult())
         text = str(result.get("text", ""))
         if not text or "[unk]" in text:
