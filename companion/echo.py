@@ -184,6 +184,8 @@ class EchoGate:
         self._attenuation = 10 ** (-attenuation_db / 20)
         self._hangover = max(1, int(hangover_s * sample_rate / chunk))
         self._open_for = 0
+        self._echo_before = False
+        """Whether echo was possible at the previous chunk."""
         self._held = np.zeros(chunk, dtype=np.float32)
         self._held_is_echo = False
         self._room: deque[np.ndarray] = deque(maxlen=max(1, int(1.0 * sample_rate / chunk)))
@@ -201,6 +203,13 @@ class EchoGate:
         what the companion played in the same chunk.
         """
         echo, voice = self._classify(np.asarray(mic, dtype=np.float32), reference)
+        if echo and not self._echo_before:
+            # The companion starts to sound: the hangover kept for the soft end of a
+            # person's words ends (words that go on still pass as a voice). It answers a
+            # command ~150 ms after it, inside the hangover, which let the start tone's
+            # echo through, heard as "stop" (live, 1 run in 12).
+            self._open_for = 0
+        self._echo_before = echo
         if voice:
             self._open_for = self._hangover
         out = self._held
@@ -240,9 +249,15 @@ class EchoGate:
         if companion_quiet:  # no echo possible
             return False, level > floor * self._voice
         expected = self._expected_ratio()
-        self._ratios.append(level / recent)
+        audible = level > floor * self._voice
+        if audible:
+            # Only chunks the echo has reached tell how loud it gets: before it arrives
+            # and while a tone decays, level/recent is far below the echo path's gain.
+            # Learned from those too, the start tone taught the gate a ratio so low that
+            # the routine's first words passed as a voice (live: "louder", "help").
+            self._ratios.append(level / recent)
         explained = expected * recent * self._margin + floor
-        return True, level > explained and level > floor * self._voice
+        return True, audible and level > explained
 
     def _expected_ratio(self) -> float:
         """Microphone-to-output energy ratio that echo alone reaches (90th percentile);
