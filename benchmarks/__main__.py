@@ -14,6 +14,8 @@ Figures (in table order, :data:`FIGURES`):
   recogniser in process on generated and real speech (see :mod:`.accuracy`).
 - ``startup_s``, ``idle_cpu_pct``, ``rss_mb``, ``rss_mb_vosk``: live ``companion listen``
   on the default devices (see :mod:`.live`).
+- ``self_heard_per_min``, ``live_stop_recall``: live ``companion listen`` on the null-sink
+  loop, its own voice coming back at 0 dB, "stop" said over it (see :mod:`.room`).
 - ``tts_rtf``, ``render_speedup``, ``recognizer_rtf_pocketsphinx/_vosk`` (see
   :mod:`.throughput`).
 
@@ -35,13 +37,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import accuracy, env, korean, latency, live, report, throughput
+from benchmarks import accuracy, env, korean, latency, live, report, room, throughput
 from benchmarks.report import Figure, Target
 from tests import clips
 
 FIGURES = ("command_latency_ms_p50", "command_latency_ms_p95", "stop_latency_ms_p50",
            "stop_latency_ms_p95", "intent_accuracy_clean", "intent_accuracy_noisy",
-           "stop_recall", "false_commands_per_hour", "startup_s", "idle_cpu_pct", "rss_mb",
+           "stop_recall", "false_commands_per_hour", "self_heard_per_min",
+           "live_stop_recall", "startup_s", "idle_cpu_pct", "rss_mb",
            "rss_mb_vosk", "tts_rtf", "render_speedup", "recognizer_rtf_pocketsphinx",
            "recognizer_rtf_vosk")
 """Every figure the suite must produce, in table order."""
@@ -67,6 +70,8 @@ class Mode:
     """Live launches with the Vosk engine."""
     runs: int
     """Runs of each throughput figure."""
+    room_runs: int
+    """Live runs with "stop" said over the companion's voice."""
 
 
 _RATES = (140, 160, 180)
@@ -74,12 +79,12 @@ FULL = Mode(
     latency=latency.Plan(tuple((v, _RATES[i % 3]) for i, v in enumerate(clips.VOICES)),
                          latency.COMMANDS, 3),
     accuracy_variants=3, chatter_voices=clips.VOICES, real_chatter_s=300.0,
-    launches=5, idle_windows=(6, 10.0), vosk_launches=3, runs=3)
+    launches=5, idle_windows=(6, 10.0), vosk_launches=3, runs=3, room_runs=8)
 QUICK = Mode(
     latency=latency.Plan((("en-us", 160), ("en-gb+f2", 140)),
                          ("play breathing", "what can i say", "play aftercare"), 2),
     accuracy_variants=1, chatter_voices=("en-us", "en-gb+f3"), real_chatter_s=30.0,
-    launches=3, idle_windows=(2, 5.0), vosk_launches=1, runs=2)
+    launches=3, idle_windows=(2, 5.0), vosk_launches=1, runs=2, room_runs=2)
 
 
 def live_figures(mode: Mode, child_env: dict[str, str]) -> list[Figure]:
@@ -203,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     # Live and throughput figures first, on a quiet machine; then the CPU-heavy parts.
     figures = _section("live", lambda: live_figures(mode, child_env), broken)
+    figures += _section("room", lambda: room.room_figures(child_env, mode.room_runs), broken)
     figures += _section("throughput", lambda: throughput_figures(mode, child_env), broken)
     figures += _section("latency", lambda: latency_figures(mode, child_env), broken)
     figures += _section("accuracy", lambda: accuracy_figures(mode), broken)

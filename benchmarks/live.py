@@ -12,6 +12,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,11 +55,13 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def listen(child_env: dict[str, str], *args: str, listen_s: float = 2.0,
-           windows: int = 0, window_s: float = 10.0, timeout: float = 30.0) -> Run:
+           windows: int = 0, window_s: float = 10.0, timeout: float = 30.0,
+           during: Callable[[], None] | None = None) -> Run:
     """Start `companion [ARGS] listen` live, wait for "Listening.", measure, then Ctrl-C it.
 
     ``args`` go before ``listen`` (``--config FILE``) or after it (after a literal
-    ``listen``); with no ``listen`` among them it is appended.
+    ``listen``); with no ``listen`` among them it is appended. ``during`` runs after
+    ``listen_s`` (e.g. speaking to it through the sound server), before the idle windows.
     """
     cmd = env.companion(*(args if "listen" in args else (*args, "listen")))
     ready = threading.Event()
@@ -85,6 +88,8 @@ def listen(child_env: dict[str, str], *args: str, listen_s: float = 2.0,
                                f"{timeout} s (exit {proc.poll()}): {' / '.join(lines[-5:])}")
         run = Run(ready_at[0] - t0)
         time.sleep(listen_s)
+        if during is not None:
+            during()
         for _ in range(windows):
             c0, w0 = cpu_seconds(proc.pid), time.perf_counter()
             time.sleep(window_s)

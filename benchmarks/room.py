@@ -1,0 +1,114 @@
+"""The live room: the companion's own voice and a person's on one PulseAudio null-sink loop.
+
+Each run starts `companion listen` on the default devices (the null sink, whose monitor is
+the microphone: its voice comes back at 0 dB, as loud as a person's), plays "play
+aftercare" into the sink, waits until the companion is some way into one of its first
+sentences, and plays "stop" over it. Two figures:
+
+- ``self_heard_per_min``: commands it heard that nobody said (its own voice or start tone
+  taken for a command), per minute from the routine's start to the spoken stop.
+- ``live_stop_recall``: share of runs in which that "stop", said over its voice, was heard.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import env, live
+from benchmarks.report import Figure, Target, pooled
+from tests import clips
+
+SENTENCE_AND_DELAY = ((1, 0.8), (2, 1.2), (3, 1.0), (1, 1.6))
+"""Where the stop goes in run k: after the Nth ``say_start`` of the routine, this many
+seconds in (aftercare's opening sentences last 2.5 s and more, so it lands mid-sentence)."""
+
+
+@dataclass
+class RoomRun:
+    """What one live run heard."""
+
+    heard: list[tuple[float, str]]
+    """(t, intent) of every ``heard`` event."""
+    self_heard: list[str]
+    """Commands nobody said."""
+    stop_heard: bool
+    """Whether the spoken stop was heard."""
+    seconds: float
+    """From the routine's start to the spoken stop."""
+
+
+def _command_wav(text: str, path: Path) -> Path:
+    pcm = clips.add_floor(clips.concat(clips.silence(0.3), clips.speak(text, rate=150),
+                                       clips.silence(0.3)))
+    clips.save_wav(path, pcm)
+    return path
+
+
+def _events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _wait(path: Path, predicate, timeout: float) -> list[dict]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        events = _events(path)
+        if predicate(events):
+            return events
+        time.sleep(0.05)
+    return _events(path)
+
+
+def room_run(child_env: dict[str, str], k: int) -> RoomRun:
+    """One live run (see the module docstring); the stop's place is chosen by ``k``."""
+    folder = env.workdir() / "room"
+    folder.mkdir(exist_ok=True)
+    play = _command_wav("play aftercare", folder / "play.wav")
+    stop = _command_wav("stop", folder / "stop.wav")
+    events = folder / f"events-{k}.jsonl"
+    sentence, delay = SENTENCE_AND_DELAY[k % len(SENTENCE_AND_DELAY)]
+    marks: dict[str, float] = {}
+
+    def speak_to_it() -> None:
+        subprocess.run(["paplay", str(play)], check=True, timeout=20)
+        _wait(events, lambda ev: any(e["type"] == "routine_start" for e in ev), 10)
+        marks["start"] = time.monotonic()
+        _wait(events, lambda ev: sum(e["type"] == "say_start" for e in ev) >= sentence, 30)
+        time.sleep(delay)
+        marks["stop"] = time.monotonic()
+        marks["before"] = len(_events(events))
+        subprocess.run(["paplay", str(stop)], check=True, timeout=20)
+        _wait(events, lambda ev: any(e["type"] == "routine_end" for e in ev), 5)
+
+    live.listen(child_env, "listen", "--events", str(events), listen_s=0.0, during=speak_to_it)
+    found = _events(events)
+    before = int(marks.get("before", len(found)))
+    heard = [(e["t"], e["intent"]) for e in found if e["type"] == "heard"]
+    early = [e["intent"] for e in found[:before] if e["type"] == "heard"][1:]  # after the play
+    late = [e["intent"] for e in found[before:] if e["type"] == "heard"]
+    stop_heard = bool(late) and late[0] == "stop"
+    extra = late[1:] if stop_heard else late
+    seconds = marks["stop"] - marks["start"] if "stop" in marks and "start" in marks else 0.0
+    return RoomRun(heard, early + extra, stop_heard, seconds)
+
+
+def room_figures(child_env: dict[str, str], runs: int) -> list[Figure]:
+    """self_heard_per_min and live_stop_recall over ``runs`` live runs."""
+    results = [room_run(child_env, k) for k in range(runs)]
+    minutes = sum(r.seconds for r in results) / 60
+    groups = {f"run{k}": len(r.self_heard) / (r.seconds / 60) if r.seconds else float("inf")
+              for k, r in enumerate(results)}
+    per_min = sum(len(r.self_heard) for r in results) / minutes if minutes else float("inf")
+    heard = [{"run": k, "heard": r.heard} for k, r in enumerate(results)]
+    return [
+        pooled("self_heard_per_min", per_min, groups, Target("<=", 0.0),
+               minutes=round(minutes, 2), self_heard=[r.self_heard for r in results], runs=heard),
+        pooled("live_stop_recall", sum(r.stop_heard for r in results) / len(results),
+               {f"run{k}": float(r.stop_heard) for k, r in enumerate(results)},
+               Target(">=", 1.0), runs=heard),
+    ]
