@@ -10,8 +10,9 @@ Figures (in table order, :data:`FIGURES`):
 - ``command_latency_ms_p50/_p95``: end of a spoken command → first output frame above
   -50 dBFS, on the output WAV of ``companion listen --input`` (see :mod:`.latency`).
 - ``stop_latency_ms_p50/_p95``: end of "stop" said mid-sentence → output silent for good.
-- ``intent_accuracy_clean/_noisy``, ``stop_recall``, ``false_commands_per_hour``: the
-  recogniser in process on generated and real speech (see :mod:`.accuracy`).
+- ``intent_accuracy_clean/_noisy``, ``stop_recall``, ``false_commands_per_hour``,
+  ``interjection_commands``: the recogniser in process on generated and real speech
+  (see :mod:`.accuracy`).
 - ``startup_s``, ``idle_cpu_pct``, ``rss_mb``, ``rss_mb_vosk``: live ``companion listen``
   on the default devices (see :mod:`.live`).
 - ``self_heard_per_min``, ``live_stop_recall``: live ``companion listen`` on the null-sink
@@ -43,7 +44,8 @@ from tests import clips
 
 FIGURES = ("command_latency_ms_p50", "command_latency_ms_p95", "stop_latency_ms_p50",
            "stop_latency_ms_p95", "intent_accuracy_clean", "intent_accuracy_noisy",
-           "stop_recall", "false_commands_per_hour", "self_heard_per_min",
+           "stop_recall", "false_commands_per_hour", "interjection_commands",
+           "self_heard_per_min",
            "live_stop_recall", "startup_s", "idle_cpu_pct", "rss_mb",
            "rss_mb_vosk", "tts_rtf", "render_speedup", "recognizer_rtf_pocketsphinx",
            "recognizer_rtf_vosk")
@@ -151,7 +153,7 @@ def latency_figures(mode: Mode, child_env: dict[str, str]) -> list[Figure]:
 
 
 def accuracy_figures(mode: Mode) -> list[Figure]:
-    """Intent accuracy (clean, noisy), stop recall and false commands per hour."""
+    """Intent accuracy (clean, noisy), stop recall, false commands per hour, interjections."""
     from companion.context import Context
     from companion.listen_cli import command_set
     from companion.recognition import make_recognizer
@@ -172,12 +174,14 @@ def accuracy_figures(mode: Mode) -> list[Figure]:
     noisy = run(accuracy.command_clips(mode.accuracy_variants, noisy=True))
     stops = run(accuracy.stop_clips(False) + accuracy.stop_clips(True))
     chatter = run(accuracy.chatter(mode.real_chatter_s, mode.chatter_voices))
+    interjections = run(accuracy.interjection_clips(mode.chatter_voices))
     clean_fig = accuracy.accuracy_figure("intent_accuracy_clean", clean, 0.97)
     clean_fig.notes.update(engine=engine, parser_disagrees_with_truth=parser_disagrees)
     return [clean_fig,
             accuracy.accuracy_figure("intent_accuracy_noisy", noisy, 0.90),
             accuracy.stop_recall_figure(clean + noisy + stops),
-            accuracy.false_commands_figure(chatter)]
+            accuracy.false_commands_figure(chatter),
+            accuracy.interjection_figure(interjections)]
 
 
 def _section(name: str, fn: Callable[[], list[Figure]], broken: list[str]) -> list[Figure]:

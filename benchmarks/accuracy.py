@@ -64,6 +64,14 @@ MORE_CHATTER = (
 )
 """Chatter near the commands' own words (none is a command)."""
 
+INTERJECTIONS = (
+    "mm", "hmm", "um", "oh", "ah", "aw", "huh", "haha", "wow", "ouch", "oops", "hey", "so",
+    "well", "why", "really", "oh well", "oh my", "I see", "please", "thanks", "thank you",
+    "sorry", "fine", "nice", "cool", "good", "great", "lovely", "me too",
+)
+"""Short things a person says back to a calm voice ("thanks", "me too", "huh"), none a
+command; words that could answer a question (yeah, okay, nope) are left out."""
+
 RAW_RECORDINGS = ("goforward.raw", "numbers.raw", "something.raw", "tidigits/dhd.2934z.raw")
 """Other real speech in pocketsphinx-testdata (raw int16, 16 kHz)."""
 
@@ -147,6 +155,17 @@ def chatter(seconds_real: float, voices: Iterable[str]) -> list[Clip]:
     return out
 
 
+def interjection_clips(voices: Iterable[str]) -> list[Clip]:
+    """Each interjection alone, as a command would be said, in each voice."""
+    out = []
+    for v, voice in enumerate(voices):
+        for j, text in enumerate(INTERJECTIONS):
+            speech = clips.speak(text, voice=voice, rate=RATES[(v + j) % len(RATES)])
+            out.append(Clip(clips.add_floor(clips.pad(speech), seed=5000 + 100 * v + j),
+                            voice, text))
+    return out
+
+
 @dataclass
 class Outcome:
     """What the recogniser made of one clip."""
@@ -215,3 +234,11 @@ def false_commands_figure(outcomes: list[Outcome]) -> Figure:
     return pooled("false_commands_per_hour", sum(false.values()) / hours, groups,
                   Target("<=", 0.0), audio_minutes=round(hours * 60, 1),
                   per_group_seconds=seconds, commands_heard=heard)
+
+
+def interjection_figure(outcomes: list[Outcome]) -> Figure:
+    """Share of spoken interjections that were taken for a command."""
+    value, groups, _ = _rate(outcomes, lambda o: bool(o.commands))
+    heard = [f"{o.clip.text!r} ({o.clip.group}) -> {o.commands}" for o in outcomes if o.commands]
+    return pooled("interjection_commands", value, groups, Target("<=", 0.05),
+                  clips=len(outcomes), heard=heard)
