@@ -45,8 +45,7 @@ from tests import clips
 FIGURES = ("command_latency_ms_p50", "command_latency_ms_p95", "stop_latency_ms_p50",
            "stop_latency_ms_p95", "intent_accuracy_clean", "intent_accuracy_noisy",
            "stop_recall", "false_commands_per_hour", "interjection_commands",
-           "self_heard_per_min",
-           "live_stop_recall", "startup_s", "idle_cpu_pct", "rss_mb",
+           "self_heard_per_min", "live_stop_recall", "startup_s", "idle_cpu_pct", "rss_mb",
            "rss_mb_vosk", "tts_rtf", "render_speedup", "recognizer_rtf_pocketsphinx",
            "recognizer_rtf_vosk")
 """Every figure the suite must produce, in table order."""

@@ -5,9 +5,10 @@ the microphone: its voice comes back at 0 dB, as loud as a person's), plays "pla
 aftercare" into the sink, waits until the companion is some way into one of its first
 sentences, and plays "stop" over it. Two figures:
 
-- ``self_heard_per_min``: commands it heard that nobody said (its own voice or start tone
-  taken for a command), per minute from the routine's start to the spoken stop.
-- ``live_stop_recall``: share of runs in which that "stop", said over its voice, was heard.
+- ``self_heard_per_min``: commands it heard while nobody spoke (its own voice or start
+  tone taken for a command), per minute from the routine's start to the spoken stop.
+- ``live_stop_recall``: share of runs in which that "stop", said over its voice, was heard
+  as a stop (what was heard instead is in the figure's ``runs``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class RoomRun:
     heard: list[tuple[float, str]]
     """(t, intent) of every ``heard`` event."""
     self_heard: list[str]
-    """Commands nobody said."""
+    """Commands heard before the stop was said, when nobody spoke."""
     stop_heard: bool
     """Whether the spoken stop was heard."""
     seconds: float
@@ -68,10 +69,8 @@ def room_run(child_env: dict[str, str], k: int) -> RoomRun:
     if early[:1] == ["play"]:
         early = early[1:]  # what was said: "play aftercare"
     late = [e["intent"] for e in found[before:] if e["type"] == "heard"]
-    stop_heard = bool(late) and late[0] == "stop"
-    extra = late[1:] if stop_heard else late
     seconds = marks["stop"] - marks["start"] if "stop" in marks and "start" in marks else 0.0
-    return RoomRun(heard, early + extra, stop_heard, seconds)
+    return RoomRun(heard, early, bool(late) and late[0] == "stop", seconds)
 
 
 def room_figures(child_env: dict[str, str], runs: int) -> list[Figure]:

@@ -426,7 +426,6 @@ great right left place home house school water night morning evening friday tomo
 yesterday car shop hours favourite sister brother mother father friend friends dinner movie
 book read okay oh hmm sure thanks feel felt tired happy sad nice late early week weekend
 money call phone ask asked
-wow ouch oops hey cool fine sorry lovely please
 """.split())
 """Everyday words for the garbage path: speech that is not a command is decoded as a run
 of these instead of being forced into the nearest command (FIELD-NOTES: 72% of chatter came
@@ -437,12 +436,7 @@ measured on the benchmark's clips, leaving them out gave 2 more right of 141 cle
 noisy, 1 more stop of 36, and no more false commands. So did "to", "too", "two", "it",
 "like", "come", "talked" and "told" ("help" -> "too", "next" -> "it", "good night" -> "told
 like", "after a hard talk" -> "talked on told"): without them, 2 more right of 141 clean,
-none fewer noisy, no more false commands. The last line is what people say back to a calm
-voice: without them, "please" became resume and "wow" louder; with them, interjections taken
-for a command fell from 25% to 18% (benchmark) and from 24% to 17% (8 held-out voices), with
-the same stops heard when the stop clips run alone (76 of 91 either way), the same false
-commands and clean and noisy accuracy. Shorter ones ("uh", "ah", "um", "huh") brought chatter
-in as "for N minutes" commands (4 false commands instead of 1)."""
+none fewer noisy, no more false commands."""
 
 
 @dataclass(frozen=True)

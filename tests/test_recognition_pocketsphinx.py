@@ -205,19 +205,3 @@ def test_stop_is_heard_just_after_the_room_gets_louder(commands) -> None:
             heard.append((voice, lead, [commands.parse(u.text).intent.value for u in utts]))
     assert sum(intents == ["stop"] for _, _, intents in heard) >= 8, heard
 
-
-INTERJECTIONS = ["please", "wow", "cool", "oops", "ouch", "hey", "lovely", "fine", "sorry",
-                 "thank you"]
-
-
-def test_what_people_say_back_to_it_is_mostly_not_a_command(rec) -> None:
-    """A person answers a kind sentence with "wow", "please" or "thank you"; that must not
-    change the volume or resume anything. Measured on these 40 clips: 9 taken for a
-    command before the garbage path knew these words ("please" -> resume, "wow" ->
-    louder), 5 after (3 are "sorry" heard as "stop please", which the stop rescue keeps)."""
-    heard = []
-    for i, said in enumerate(INTERJECTIONS):
-        for j, (voice, rate) in enumerate(VOICES):
-            utts = hear(rec, add_floor(pad(speak(said, voice, rate)), seed=i * 10 + j))
-            heard += [(said, voice, u.text) for u in utts]
-    assert len(heard) <= 6, heard
