@@ -204,4 +204,3 @@ def test_stop_is_heard_just_after_the_room_gets_louder(commands) -> None:
             utts = hear(PocketsphinxRecognizer(commands), room)
             heard.append((voice, lead, [commands.parse(u.text).intent.value for u in utts]))
     assert sum(intents == ["stop"] for _, _, intents in heard) >= 8, heard
-
