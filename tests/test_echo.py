@@ -153,6 +153,22 @@ def test_gate_silences_echo_alone_but_lets_a_person_through():
     assert db(b[span]) > db(mic_with_person[start:start + len(person) - 320]) - 3
 
 
+def as_mic(x: np.ndarray, floor: float) -> np.ndarray:
+    """Float audio as a 16-bit microphone hears it, with a noise floor of ``floor`` LSB."""
+    from tests.clips import add_floor
+
+    return add_floor(np.round(x * 32768).astype(np.int16), sigma=floor).astype(np.float32) / 32768
+
+
+def through_gate(mic: np.ndarray, played: np.ndarray) -> np.ndarray:
+    """``mic`` through a live-loop EchoGate (nothing cancelled first), 20 ms at a time."""
+    from companion.echo import EchoGate
+
+    gate = EchoGate(window_s=0.6)
+    return np.concatenate([gate.process(mic[i:i + 320], mic[i:i + 320], played[i:i + 320])
+                           for i in range(0, len(mic) - 320, 320)])
+
+
 @pytest.mark.parametrize("floor", [0, 8], ids=["digital-silence", "mic-floor"])
 def test_gate_keeps_the_first_sentence_after_the_start_tone_out(floor: int):
     """Live on the 0 dB null-sink loop, the opening words of a routine came back as
@@ -163,9 +179,8 @@ def test_gate_keeps_the_first_sentence_after_the_start_tone_out(floor: int):
     the tone's echo measured 5 dB below its output too), over digital silence (the null
     sink's monitor) or a faint microphone floor; no chunk of that echo may pass as a
     person's voice."""
-    from companion.echo import EchoGate
     from companion.sounds import chime
-    from tests.clips import add_floor, speak
+    from tests.clips import speak
 
     tone = 0.5 * chime("ack", SR)
     sentence = speak("Hello. I'm here, and there's no rush.", voice="en-us+f4",
@@ -175,11 +190,8 @@ def test_gate_keeps_the_first_sentence_after_the_start_tone_out(floor: int):
     delay = int(0.1 * SR)
     path = np.ones(len(played), np.float32)
     path[:len(tone)] = 10 ** (-5 / 20)
-    mic = np.concatenate([np.zeros(delay, np.float32), (played * path)[:-delay]])
-    mic = add_floor(np.round(mic * 32768).astype(np.int16), sigma=floor).astype(np.float32) / 32768
-    gate = EchoGate(window_s=0.6)
-    out = np.concatenate([gate.process(mic[i:i + 320], mic[i:i + 320], played[i:i + 320])
-                          for i in range(0, len(mic) - 320, 320)])
+    mic = as_mic(np.concatenate([np.zeros(delay, np.float32), (played * path)[:-delay]]), floor)
+    out = through_gate(mic, played)
     start = len(tone) + int(2.7 * SR) + delay + 320  # the output runs one chunk late
     echo, passed = mic[start:start + len(sentence)], out[start:start + len(sentence)]
     loud = [i for i in range(0, len(echo) - 320, 320)
@@ -193,9 +205,8 @@ def test_gate_keeps_the_start_tone_out_right_after_a_persons_command():
     """The gate stays open a moment after a person's voice, for the soft end of their
     words; the start tone begins within that moment (the answer comes ~150 ms after the
     command). Live, its echo then went through and was heard as "stop" (1 run in 12)."""
-    from companion.echo import EchoGate
     from companion.sounds import chime
-    from tests.clips import add_floor, speak
+    from tests.clips import speak
 
     command = speak("play aftercare").astype(np.float32) / 32768 * 0.5
     tone = 0.5 * chime("ack", SR)
@@ -204,10 +215,8 @@ def test_gate_keeps_the_start_tone_out_right_after_a_persons_command():
                              np.zeros(SR // 2, np.float32)])
     mic = np.concatenate([np.zeros(delay, np.float32), played[:-delay]])
     mic[:len(command)] += command
-    mic = add_floor(np.round(mic * 32768).astype(np.int16), sigma=8).astype(np.float32) / 32768
-    gate = EchoGate(window_s=0.6)
-    out = np.concatenate([gate.process(mic[i:i + 320], mic[i:i + 320], played[i:i + 320])
-                          for i in range(0, len(mic) - 320, 320)])
+    mic = as_mic(mic, 8)
+    out = through_gate(mic, played)
     start = len(command) + gap + delay + 320  # the output runs one chunk late
     echo, passed = mic[start:start + len(tone)], out[start:start + len(tone)]
     assert 10 * np.log10(np.mean(np.square(passed)) / np.mean(np.square(echo))) < -20
