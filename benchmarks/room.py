@@ -16,6 +16,7 @@ from __future__ import annotations
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmarks import env, live
 from benchmarks.report import Figure, Target, pooled
@@ -40,13 +41,10 @@ class RoomRun:
     """From the routine's start to the spoken stop."""
 
 
-def room_run(child_env: dict[str, str], k: int) -> RoomRun:
-    """One live run (see the module docstring); the stop's place is chosen by ``k``."""
-    folder = env.workdir() / "room"
-    folder.mkdir(exist_ok=True)
-    play = write_command(folder / "play.wav", "play aftercare")
-    stop = write_command(folder / "stop.wav", "stop")
-    events = folder / f"events-{k}.jsonl"
+def room_run(child_env: dict[str, str], k: int, play: Path, stop: Path) -> RoomRun:
+    """One live run (see the module docstring); the stop's place is chosen by ``k``;
+    ``play`` and ``stop`` are the spoken commands' WAVs."""
+    events = play.parent / f"events-{k}.jsonl"
     sentence, delay = SENTENCE_AND_DELAY[k % len(SENTENCE_AND_DELAY)]
     marks: dict[str, float] = {}
 
@@ -75,7 +73,11 @@ def room_run(child_env: dict[str, str], k: int) -> RoomRun:
 
 def room_figures(child_env: dict[str, str], runs: int) -> list[Figure]:
     """self_heard_per_min and live_stop_recall over ``runs`` live runs."""
-    results = [room_run(child_env, k) for k in range(runs)]
+    folder = env.workdir() / "room"
+    folder.mkdir(exist_ok=True)
+    play = write_command(folder / "play.wav", "play aftercare")
+    stop = write_command(folder / "stop.wav", "stop")
+    results = [room_run(child_env, k, play, stop) for k in range(runs)]
     minutes = sum(r.seconds for r in results) / 60
     groups = {f"run{k}": len(r.self_heard) / (r.seconds / 60) if r.seconds else float("inf")
               for k, r in enumerate(results)}
