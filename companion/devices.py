@@ -12,6 +12,7 @@ import ctypes
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -270,14 +271,18 @@ class SoundDeviceSink(_SupervisedStream):
     of the queue (zeros when empty; a gap after audio counts in ``underruns``).
     ``cut`` keeps the next ``fade_ms`` of queued audio, fades it to zero and drops the rest.
     While the device is lost, ``write`` drops audio at the real-time rate (``dropped``).
+    ``observer`` is handed every block the device is given, zeros included (the echo
+    canceller's reference: what was written can differ from what was played).
     """
 
     kind = "output"
 
     def __init__(self, device: str | None = None, sample_rate: int = OUTPUT_RATE,
                  blocksize: int = 220, queue_blocks: int = 6, fade_ms: float = 30.0,
-                 latency: float | str | None = None) -> None:
+                 latency: float | str | None = None,
+                 observer: Callable[[np.ndarray], None] | None = None) -> None:
         self.sample_rate = int(sample_rate)
+        self.observer = observer
         self.blocksize = int(blocksize)
         self.queue_blocks = int(queue_blocks)
         self.fade_frames = int(round(fade_ms * self.sample_rate / 1000))
@@ -300,6 +305,11 @@ class SoundDeviceSink(_SupervisedStream):
                                   latency=self.latency, callback=self._callback)
 
     def _callback(self, outdata: np.ndarray, frames: int, t: Any, status: Any) -> None:
+        self._fill(outdata, frames)
+        if self.observer is not None:
+            self.observer(outdata[:, 0].copy())
+
+    def _fill(self, outdata: np.ndarray, frames: int) -> None:
         if not self._mark_callback(frames, self.sample_rate):  # priming: keep the queue
             outdata.fill(0.0)
             return

@@ -133,18 +133,20 @@ def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: An
                  events: Any, voice: str | None) -> int:
     from companion.devices import SoundDeviceSink, SoundDeviceSource
     from companion.cli import EXIT_INTERRUPTED, _sigterm_as_interrupt
-    from companion.listening import LiveLoop, ReferenceBuffer
+    from companion.echo_path import AlignedReference
+    from companion.listening import LiveLoop
     from companion.playback import RealtimeOutput
     from companion.session import Session
     from companion.status import StatusLine
 
-    sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate)
+    reference = AlignedReference(player.sample_rate)
+    sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate,
+                           observer=reference.push)
     source = None
     output = None
     try:
         source = SoundDeviceSource(context.settings.input_device)
-        reference = ReferenceBuffer(player.sample_rate)
-        output = RealtimeOutput(player, sink, observer=reference.push)
+        output = RealtimeOutput(player, sink)
         session = Session(commands, player, context.routines, on_event=events,
                           stop_now=output.stop_now, voice=voice)
         status = StatusLine(player, session)

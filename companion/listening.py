@@ -17,6 +17,7 @@ import numpy as np
 
 from companion.audio import CHUNK_SAMPLES, INPUT_RATE, AudioSink, AudioSource, Resampler
 from companion.echo import EchoCanceller, EchoGate
+from companion.echo_path import AlignedReference
 from companion.player import RoutinePlayer
 from companion.recognition import Recognizer, Utterance
 from companion.session import Session
@@ -43,55 +44,32 @@ def float_to_pcm(x: np.ndarray) -> bytes:
 class ReferenceBuffer:
     """What the companion played, at 16 kHz, handed to the echo canceller chunk by chunk.
 
-    The writer (the output) and reader (the input) run at the same device clock; the level
-    is kept between zero and ``max_lead`` seconds so the reference never lags its echo.
+    For the file loop, where the output and the input take turns on one clock: each
+    chunk's output is pushed before that chunk's input is heard. (Live devices need
+    :class:`~companion.echo_path.AlignedReference`.)
     """
 
-    def __init__(self, output_rate: int, max_lead: float = 0.1, keep_lead: float = 0.04):
+    def __init__(self, output_rate: int) -> None:
         self._resampler = Resampler(output_rate, INPUT_RATE)
-        self._fifo: collections.deque[np.ndarray] = collections.deque()
-        self._level = 0
-        self._lock = threading.Lock()
-        self._max = int(max_lead * INPUT_RATE)
-        self._keep = int(keep_lead * INPUT_RATE)
+        self._pending = np.zeros(0, dtype=np.float32)
 
-    def push(self, block: np.ndarray, _start: int = 0) -> None:
+    def push(self, block: np.ndarray) -> None:
         """Add a block of output audio (any size, output rate)."""
         ref = self._resampler.process(block).astype(np.float32)
-        with self._lock:
-            self._fifo.append(ref)
-            self._level += len(ref)
-            if self._level > self._max:
-                self._drop(self._level - self._keep)
+        self._pending = np.concatenate([self._pending, ref])
 
     def take(self, n: int = CHUNK_SAMPLES) -> np.ndarray:
         """The oldest ``n`` samples (zeros where there are none yet)."""
         out = np.zeros(n, dtype=np.float32)
-        filled = 0
-        with self._lock:
-            while filled < n and self._fifo:
-                head = self._fifo[0]
-                used = min(n - filled, len(head))
-                out[filled:filled + used] = head[:used]
-                filled += used
-                if used == len(head):
-                    self._fifo.popleft()
-                else:
-                    self._fifo[0] = head[used:]
-                self._level -= used
+        used = min(n, len(self._pending))
+        out[:used] = self._pending[:used]
+        self._pending = self._pending[used:]
         return out
 
-    def _drop(self, n: int) -> None:
-        while n > 0 and self._fifo:
-            head = self._fifo[0]
-            if len(head) <= n:
-                self._fifo.popleft()
-                n -= len(head)
-                self._level -= len(head)
-            else:
-                self._fifo[0] = head[n:]
-                self._level -= n
-                n = 0
+
+def louder(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The one of two chunks with more energy."""
+    return a if float(np.dot(a, a)) >= float(np.dot(b, b)) else b
 
 
 def _decision_time(utterance: Utterance) -> float:
@@ -109,7 +87,7 @@ def run_on_file(source: AudioSource, recognizer: Recognizer, session: Session,
     canceller (which only knows what was played) then removes what it can.
     """
     out_per_chunk = player.sample_rate * CHUNK_SAMPLES // INPUT_RATE
-    reference = ReferenceBuffer(player.sample_rate, max_lead=10.0)
+    reference = ReferenceBuffer(player.sample_rate)
     canceller = EchoCanceller(INPUT_RATE) if echo_db is not None else None
     gate = EchoGate(INPUT_RATE)
     echo_gain = db_to_gain(echo_db) if echo_db is not None else 0.0
@@ -140,7 +118,7 @@ class LiveLoop:
     """The loop on real devices: the output renders on its own thread, the input here."""
 
     def __init__(self, source: AudioSource, recognizer: Recognizer, session: Session,
-                 player: RoutinePlayer, reference: ReferenceBuffer,
+                 player: RoutinePlayer, reference: AlignedReference,
                  on_tick: Callable[[], None] | None = None) -> None:
         self.source = source
         self.recognizer = recognizer
@@ -148,6 +126,7 @@ class LiveLoop:
         self.player = player
         self.reference = reference
         self.canceller = EchoCanceller(INPUT_RATE)
+        self._alignment = reference.generation
         # A real device's echo comes back later than a file's (sink queue, sound server
         # buffers); with a 0.3 s window the soft start tone's echo was heard as "stop".
         self.gate = EchoGate(INPUT_RATE, window_s=0.6)
@@ -181,9 +160,12 @@ class LiveLoop:
                 return
             if not chunk:
                 continue
-            played = self.reference.take()
             heard = pcm_to_float(chunk)
+            played, newest = self.reference.take(heard)
+            if self.reference.generation != self._alignment:  # a filter for the old delay
+                self._alignment = self.reference.generation
+                self.canceller.reset()
             cleaned = self.canceller.process(heard, played)
-            mic = self.gate.process(cleaned, heard, self._gate_reference(played))
+            mic = self.gate.process(cleaned, heard, self._gate_reference(louder(played, newest)))
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
                 self.session.hear(utterance.text, self.player.frames / self.player.sample_rate)

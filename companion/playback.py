@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
-
-import numpy as np
 
 from companion.audio import AudioSink
 from companion.player import PlayerState, RoutinePlayer
 
 log = logging.getLogger(__name__)
-
-BlockObserver = Callable[[np.ndarray, int], None]
-"""Called with each rendered block and the frame it starts at (e.g. an echo reference)."""
-
 
 class RealtimeOutput:
     """Renders the player into a device sink on its own thread, at the device's clock.
@@ -24,12 +17,10 @@ class RealtimeOutput:
     device has queued, so the room is quiet within a block plus a short fade.
     """
 
-    def __init__(self, player: RoutinePlayer, sink: AudioSink, block_frames: int = 220,
-                 observer: BlockObserver | None = None) -> None:
+    def __init__(self, player: RoutinePlayer, sink: AudioSink, block_frames: int = 220) -> None:
         self.player = player
         self.sink = sink
         self.block_frames = block_frames
-        self._observer = observer
         self._running = threading.Event()
         self._thread = threading.Thread(target=self._run, name="output", daemon=True)
         self.error: BaseException | None = None
@@ -52,11 +43,7 @@ class RealtimeOutput:
     def _run(self) -> None:
         try:
             while self._running.is_set():
-                start = self.player.frames
-                block = self.player.render(self.block_frames)
-                if self._observer is not None:
-                    self._observer(block, start)
-                self.sink.write(block)
+                self.sink.write(self.player.render(self.block_frames))
         except BaseException as exc:  # noqa: BLE001 - reported by the caller
             log.error("output stopped: %s", exc)
             self.error = exc
