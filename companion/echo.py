@@ -135,8 +135,8 @@ class EchoCanceller:
         converged = self._erle > 4.0  # ~6 dB
         # A person talking: the residual jumps far above what the echo loss predicts. (A
         # second rule, residual above twice the echo estimate, also fired on echo alone
-        # at speech onsets: 42% of the blocks of a sentence froze, and the echo lost
-        # 5 dB instead of 14.)
+        # at speech onsets: on tests/test_echo_path.py's sentence 42% of the blocks froze,
+        # and the echo lost 5 dB instead of 14.)
         talk = converged and ee * self._erle > 8.0 * ed
         if talk:
             self._dt_blocks += 1
