@@ -26,11 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.audio import INPUT_RATE, Resampler
+from companion.echo import correlation_lag
 
 log = logging.getLogger(__name__)
-
-_EPS = 1e-12
-
 
 class _Ring:
     """The last ``size`` samples of a stream, addressed by absolute sample index."""
@@ -59,27 +57,6 @@ class _Ring:
         return out
 
 
-def correlation_lag(mic: np.ndarray, ref: np.ndarray, lags: range) -> tuple[int, float, float]:
-    """(lag, sharpness, distinctness): ``mic[t]`` best matches ``ref[t + lags.stop - 1 - lag]``.
-
-    ``ref`` starts ``lags.stop - 1`` samples before ``mic`` and runs on ``-lags.start``
-    samples past its end. GCC-PHAT (each frequency weighted alike), so the peak is sharp
-    for speech. ``sharpness`` is the peak over the RMS of the correlation across all lags
-    tried (a true echo of speech measured 30-130, an unrelated voice under 20);
-    ``distinctness`` the peak over the highest one more than 5 ms away from it (a
-    two-note chime matches its own second note too: 1.0-1.5 for the start tone).
-    """
-    n = 1 << int(np.ceil(np.log2(len(mic) + len(ref))))
-    cross = np.conj(np.fft.rfft(mic, n)) * np.fft.rfft(ref, n)
-    cc = np.fft.irfft(cross / (np.abs(cross) + _EPS), n)[:len(lags)]
-    best = int(np.argmax(cc))
-    rms = float(np.sqrt(np.mean(np.square(cc))) + _EPS)
-    away = cc.copy()
-    away[max(0, best - 80):best + 81] = -np.inf
-    second = float(np.max(away)) if np.isfinite(np.max(away)) else 0.0
-    return lags.stop - 1 - best, float(cc[best]) / rms, float(cc[best]) / max(second, _EPS)
-
-
 @dataclass(frozen=True)
 class AlignmentSettings:
     """How the echo delay is found (seconds)."""
@@ -98,9 +75,9 @@ class AlignmentSettings:
     """The reference handed out runs this far ahead of its echo (the canceller's filter
     is causal: an echo that came a little early could not be modelled)."""
     min_sharpness: float = 12.0
-    """Weaker correlation peaks are ignored (see :func:`correlation_lag`)."""
+    """Weaker correlation peaks are ignored (see :func:`~companion.echo.correlation_lag`)."""
     min_distinctness: float = 2.0
-    """Nor is a peak with a rival at another delay (see :func:`correlation_lag`)."""
+    """Nor is a peak with a rival at another delay (see :func:`~companion.echo.correlation_lag`)."""
     agree_samples: int = 2
     """Two estimates in a row within this many samples of each other are believed."""
 

@@ -180,3 +180,15 @@ def save_wav(path: Path | str, audio: np.ndarray) -> None:
         w.setsampwidth(2)
         w.setframerate(RATE)
         w.writeframes(np.asarray(audio, dtype="<i2").tobytes())
+
+
+def room_echo(reference: np.ndarray, delay_ms: float, seed: int = 1) -> np.ndarray:
+    """Reference through a -6 dB path: a direct delay plus a short decaying room tail."""
+    rng = np.random.default_rng(seed)
+    dl = int(delay_ms * RATE / 1000)
+    n = dl + int(0.08 * RATE)
+    h = np.zeros(n)
+    h[dl] = 1.0
+    h[dl + 1:] = 0.15 * rng.standard_normal(n - dl - 1) * np.exp(-np.arange(n - dl - 1)
+                                                                  / (0.015 * RATE))
+    return np.convolve(reference, 0.5 * h)[:len(reference)]

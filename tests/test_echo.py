@@ -12,6 +12,7 @@ import pytest
 
 from companion.audio import INPUT_RATE, read_wav, resample
 from companion.echo import EchoCanceller, estimate_delay
+from tests.clips import room_echo
 
 SR = INPUT_RATE
 COMPANION_TEXT = ("Let's slow down together. Breathe in slowly, and hold it for a moment. "
@@ -37,18 +38,6 @@ def voices(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, np.nda
     stop = _speak(tmp, "stop", "stop", "-v", "en-us+f3", "-p", "70")
     loud = np.nonzero(np.abs(stop) > 0.01)[0]
     return companion, stop[loud[0]:loud[-1]]
-
-
-def room_echo(reference: np.ndarray, delay_ms: float, seed: int = 1) -> np.ndarray:
-    """Reference through a -6 dB path: a direct delay plus a short decaying room tail."""
-    rng = np.random.default_rng(seed)
-    dl = int(delay_ms * SR / 1000)
-    n = dl + int(0.08 * SR)
-    h = np.zeros(n)
-    h[dl] = 1.0
-    h[dl + 1:] = 0.15 * rng.standard_normal(n - dl - 1) * np.exp(-np.arange(n - dl - 1)
-                                                                  / (0.015 * SR))
-    return np.convolve(reference, 0.5 * h)[:len(reference)]
 
 
 def run(ec: EchoCanceller, mic: np.ndarray, ref: np.ndarray, dtype: str = "float32"

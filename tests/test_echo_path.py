@@ -10,7 +10,7 @@ from companion.audio import INPUT_RATE, OUTPUT_RATE, Resampler
 from companion.echo import EchoCanceller
 from companion.echo_path import AlignedReference
 from companion.sounds import chime
-from tests.clips import speak
+from tests.clips import room_echo, speak
 
 SR = INPUT_RATE
 BLOCK = 220
@@ -27,13 +27,10 @@ def sentence() -> np.ndarray:
 
 def heard_by_mic(output: np.ndarray, lag: int, seed: int = 1) -> np.ndarray:
     """``output`` (output rate) as the microphone hears it: at 16 kHz, ``lag`` samples
-    after its place in the output count, through a short room tail, over a faint floor."""
+    after its place in the output count, through a -6 dB room path, over a faint floor."""
     at16 = Resampler(OUTPUT_RATE, SR).process(output).astype(np.float64)
     rng = np.random.default_rng(seed)
-    tail = np.zeros(400)
-    tail[0] = 1.0
-    tail[1:] = 0.2 * rng.standard_normal(399) * np.exp(-np.arange(399) / 60.0)
-    echo = np.convolve(at16, tail)[:len(at16)]
+    echo = room_echo(at16, 0.0, seed)
     shifted = np.zeros(len(at16) + max(lag, 0))
     if lag >= 0:
         shifted[lag:lag + len(echo)] = echo
