@@ -255,8 +255,9 @@ def _cmd_routines_check(args: argparse.Namespace) -> int:
                 errors.append(exc)
     else:
         errors = context.errors
+        broken = f", {len(errors)} broken file(s) skipped" if errors else ""
         print(f"{len(context.routines)} routines and {len(context.voices.names())} voices "
-              "loaded")
+              f"loaded{broken}")
     for error in errors:
         print(error, file=sys.stderr)
     return 2 if errors else 0

@@ -430,7 +430,7 @@ class RoutineLibrary:
                 try:
                     routine = load_routine_file(path, voice_names)
                 except ConfigError as exc:
-                    log.warning("%s", exc)
+                    log.debug("%s", exc)  # returned in errors; the caller reports it
                     errors.append(exc)
                     continue
                 if routine.name in seen_here:

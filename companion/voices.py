@@ -109,7 +109,7 @@ class VoiceLibrary:
                 try:
                     voice = load_voice_file(path)
                 except ConfigError as exc:
-                    log.warning("%s", exc)
+                    log.debug("%s", exc)  # returned in errors; the caller reports it
                     errors.append(exc)
                     continue
                 found[voice.name] = voice

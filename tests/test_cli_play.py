@@ -92,10 +92,10 @@ def test_a_broken_user_routine_is_reported_and_the_rest_still_play(run_companion
     write_user_routine(companion_env, "broken", "name: broken\ntitle: Broken\nsteps:\n  - sing: la\n")
     check = run_companion("routines", "check")
     assert check.returncode == 2
-    assert "broken.yaml:4:5" in check.stderr
+    assert check.stderr.count("broken.yaml:4:5") == 1, check.stderr
     listed = run_companion("routines", "list")
     assert listed.returncode == 0 and "aftercare" in listed.stdout
-    assert "broken.yaml:4:5" in listed.stderr
+    assert listed.stderr.count("broken.yaml:4:5") == 1, listed.stderr
     played = run_companion("play", "breathing", "--minutes", "1", "--output", tmp_path / "b.wav")
     assert played.returncode == 0, played.stderr
 
