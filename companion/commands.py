@@ -10,7 +10,7 @@ import functools
 import io
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
@@ -378,6 +378,14 @@ class CommandSet:
         if "minutes" in slots:
             slots["minutes"] = int(slots["minutes"])  # type: ignore[call-overload]
         return Command(Intent(result.intent.name), slots, words)
+
+    def only(self, intents: Collection[Intent]) -> CommandSet:
+        """The same commands, restricted to ``intents`` (safewords go with stop, routine
+        names with play)."""
+        keep = set(intents)
+        return CommandSet({i: t for i, t in self._templates.items() if i in keep},
+                          self._routines if Intent.PLAY in keep else (),
+                          self._safewords if Intent.STOP in keep else ())
 
     def is_stop(self, text: str) -> bool:
         """True when ``text`` is a stop command (including a safeword)."""

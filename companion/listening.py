@@ -29,6 +29,14 @@ BEHIND_CHUNKS = 3
 """Queued input chunks (60 ms) beyond which the live loop counts as behind."""
 FINAL_FADE_CHUNKS = 3
 """Chunks rendered after the input ends, so the output ends in a fade, not a click."""
+FILE_ECHO_WINDOW_S = 0.3
+"""How long after the companion's output its echo may still come back (file loop)."""
+LIVE_ECHO_WINDOW_S = 0.6
+"""The same on real devices: a real device's echo comes back later than a file's (sink
+queue, sound server buffers); with 0.3 s the soft start tone's echo was heard as "stop"."""
+LIVE_VOICE_WINDOW_S = 0.8
+"""How long after rendering a sound the companion still counts as voicing it, live: the
+output queue (40-100 ms) comes before the device, then the echo window."""
 
 
 def pcm_to_float(chunk: bytes) -> np.ndarray:
@@ -89,7 +97,7 @@ def run_on_file(source: AudioSource, recognizer: Recognizer, session: Session,
     out_per_chunk = player.sample_rate * CHUNK_SAMPLES // INPUT_RATE
     reference = ReferenceBuffer(player.sample_rate)
     canceller = EchoCanceller(INPUT_RATE) if echo_db is not None else None
-    gate = EchoGate(INPUT_RATE)
+    gate = EchoGate(INPUT_RATE, window_s=FILE_ECHO_WINDOW_S)
     echo_gain = db_to_gain(echo_db) if echo_db is not None else 0.0
     last_played = np.zeros(CHUNK_SAMPLES, dtype=np.float32)
     while (chunk := source.read()) is not None:
@@ -97,6 +105,7 @@ def run_on_file(source: AudioSource, recognizer: Recognizer, session: Session,
         if sink is not None:
             sink.write(block)
         reference.push(block)
+        recognizer.set_companion_voice(player.voicing(FILE_ECHO_WINDOW_S))
         mic = pcm_to_float(chunk)
         if canceller is not None:
             played = reference.take()
@@ -127,9 +136,7 @@ class LiveLoop:
         self.reference = reference
         self.canceller = EchoCanceller(INPUT_RATE)
         self._alignment = reference.generation
-        # A real device's echo comes back later than a file's (sink queue, sound server
-        # buffers); with a 0.3 s window the soft start tone's echo was heard as "stop".
-        self.gate = EchoGate(INPUT_RATE, window_s=0.6)
+        self.gate = EchoGate(INPUT_RATE, window_s=LIVE_ECHO_WINDOW_S)
         self._on_tick = on_tick or (lambda: None)
         self._stop = threading.Event()
         self._recent_refs: collections.deque[np.ndarray] = collections.deque(maxlen=50)
@@ -167,5 +174,6 @@ class LiveLoop:
                 self.canceller.reset()
             cleaned = self.canceller.process(heard, played)
             mic = self.gate.process(cleaned, heard, self._gate_reference(louder(played, newest)))
+            self.recognizer.set_companion_voice(self.player.voicing(LIVE_VOICE_WINDOW_S))
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
                 self.session.hear(utterance.text, self.player.frames / self.player.sample_rate)

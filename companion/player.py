@@ -10,6 +10,7 @@ a stop is heard within one block plus a 40 ms fade.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import random
 from collections import deque
@@ -20,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from companion.events import Event, EventHandler
+from companion.overlap import CompanionVoice
 from companion.routines import Ambient, Routine
 from companion.script import Listen, Script, Segment, SkipStep, Silence, Speak, StepRunner, Tone
 from companion.sounds import FADE_SECONDS, NoiseBed, chime, db_to_gain
@@ -146,6 +148,8 @@ class RoutinePlayer:
         self._fade_frames = int(FADE_SECONDS * self.sample_rate)
         self.frames = 0
         self.state = PlayerState.IDLE
+        self._voiced_until = {CompanionVoice.TALKING: -math.inf, CompanionVoice.ASKING: -math.inf}
+        """The frame after the last sentence or tone (and question) rendered."""
         self._voice = voice_for(None)
         self._volume_db = DEFAULT_VOLUME_DB
         self._applied_gain = self._speech_gain()
@@ -221,6 +225,15 @@ class RoutinePlayer:
             left = max(0.0, self._estimate - self._routine_frames / self.sample_rate)
         return PlayerStatus(self.state, self._routine.name if self._routine else None, saying,
                             left)
+
+    def voicing(self, within_s: float) -> CompanionVoice:
+        """What it rendered in its last ``within_s`` of output: a question, else any
+        sentence or tone, else nothing (the ambient bed does not count)."""
+        since = self.frames - within_s * self.sample_rate
+        for voice in (CompanionVoice.ASKING, CompanionVoice.TALKING):
+            if self._voiced_until[voice] > since:
+                return voice
+        return CompanionVoice.QUIET
 
     @property
     def busy(self) -> bool:
@@ -300,6 +313,9 @@ class RoutinePlayer:
             piece = cursor.pcm[cursor.pos:cursor.pos + take]
             buf[i:i + len(piece)] = piece
             speaking[i:i + len(piece)] = isinstance(seg, Speak)
+            asking = isinstance(seg, Speak) and seg.question
+            self._voiced_until[CompanionVoice.ASKING if asking else CompanionVoice.TALKING] = \
+                at + i + len(piece)
             if isinstance(seg, Speak) and cursor.pos + len(piece) >= len(cursor.pcm):
                 self._emit(at + i + len(piece), "say_end", text=seg.text)
         cursor.pos += take

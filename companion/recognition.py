@@ -6,6 +6,9 @@ silence once the partial hypothesis already is a complete command (shorter still
 stop), or after a longer silence otherwise. Only commands come out; everything else
 (chatter, reading aloud, noise) is rejected and logged at DEBUG only.
 
+While the companion talks or asks, an utterance is matched only against the commands
+listened for then (:mod:`companion.overlap`).
+
 Rejection in pocketsphinx: the grammar has a garbage path (a loop of everyday words) that
 competes with the commands, the command's words must cover the speech the endpointer heard
 (:class:`RejectionSettings`), and long stretches of speech are never commands.
@@ -27,6 +30,7 @@ import numpy as np
 
 from companion.commands import Command, CommandSet, Intent
 from companion.errors import ModelError
+from companion.overlap import LISTENED_FOR, CompanionVoice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,6 +76,12 @@ class Recognizer(Protocol):
 
     def reset(self) -> None:
         """Forget any partial utterance and the audio clock."""
+        ...
+
+    def set_companion_voice(self, voice: CompanionVoice) -> None:
+        """What the companion voices in the chunks fed from now on (including its echo
+        tail). An utterance whose speech starts while it voices something is only matched
+        against the commands :data:`~companion.overlap.LISTENED_FOR` then."""
         ...
 
 
@@ -186,11 +196,14 @@ class _Engine(Protocol):
     def begin(self) -> None: ...
     def feed(self, pcm: bytes) -> None: ...
     def partial(self) -> str: ...
+    def use_grammar(self, voice: CompanionVoice) -> None: ...
     def settled(self, trailing_frames: int) -> str: ...
     def finish(self, speech_frames: int, trailing_frames: int,
                lead_frames: int) -> tuple[str, float] | None: ...
     # ``trailing_frames``: how many of the last fed 20 ms frames are the silence after
-    # the speech; ``lead_frames``: how many of the first fed frames to leave out.
+    # the speech; ``lead_frames``: how many of the first fed frames to leave out;
+    # ``use_grammar``: which commands ``settled`` and ``finish`` match the utterance
+    # against (those listened for while the companion voices that).
 
 
 class _Streamer:
@@ -234,6 +247,11 @@ class _Streamer:
         self._too_long = False
         self._partial_cmd: Command | None = None
         self._quiet_until = 0.0
+        self._voice = CompanionVoice.QUIET
+        self._voiced_until = {voice: -1 for voice in CompanionVoice}
+        """Fed samples up to the last frame fed while the companion voiced each."""
+        self._onset_sample = 0
+        """Fed samples before the utterance's first loud frame."""
 
     def accept(self, chunk: bytes) -> list[Utterance]:
         """Feed int16 audio; return finished command utterances."""
@@ -246,6 +264,10 @@ class _Streamer:
             if utt is not None:
                 out.append(utt)
         return out
+
+    def set_companion_voice(self, voice: CompanionVoice) -> None:
+        """See :meth:`Recognizer.set_companion_voice`."""
+        self._voice = voice
 
     def flush(self) -> list[Utterance]:
         """End of input: decide on a pending utterance."""
@@ -265,6 +287,7 @@ class _Streamer:
         frame = self._dither(raw)
         pcm = frame.astype("<i2").tobytes()
         self._clock.samples += FRAME
+        self._voiced_until[self._voice] = self._clock.samples
         level = frame_db(frame)
         speech = self._vad.is_speech(level, self._in_utt, learn)
         if not self._in_utt:
@@ -291,6 +314,7 @@ class _Streamer:
         self._onset_floor = self._vad.speech_floor_db
         self._utt_levels = [level for _, level in self._preroll][-self._loud_run:]
         self._fed_before_onset = len(self._preroll) - self._loud_run
+        self._onset_sample = self._clock.samples - self._loud_run * FRAME
         self._engine.begin()
         for pcm, _ in self._preroll:
             self._engine.feed(pcm)
@@ -317,6 +341,7 @@ class _Streamer:
             cmd = self.commands.parse(self._engine.partial())
             self._partial_cmd = cmd if cmd is not None and cmd.intent is Intent.STOP else None
         elif self._silent_run == self._settle_frames and self._partial_cmd is None:
+            self._engine.use_grammar(self._over_voice())
             self._partial_cmd = self.commands.parse(self._engine.settled(self._silent_run))
         hang = self._hangover(self._partial_cmd)
         if silent + 1e-9 >= hang:
@@ -352,6 +377,13 @@ class _Streamer:
         speech = sum(1 for level in levels[onset:] if level > room + self.settings.continue_db)
         return min(self._speech_frames, speech), self._fed_before_onset + onset
 
+    def _over_voice(self) -> CompanionVoice:
+        """What the companion voiced from the utterance's onset on (asking over talking)."""
+        for voice in (CompanionVoice.ASKING, CompanionVoice.TALKING):
+            if self._voiced_until[voice] > self._onset_sample:
+                return voice
+        return CompanionVoice.QUIET
+
     def _hangover(self, cmd: Command | None) -> float:
         if cmd is None:
             return self.settings.max_hangover
@@ -379,6 +411,7 @@ class _Streamer:
             # "stop" also came out as "faster" or "softer".
             speech_frames, lead = louder
             lead_frames = max(0, lead - 10)
+        self._engine.use_grammar(self._over_voice())
         result = self._engine.finish(speech_frames, self._silent_run, lead_frames)
         if result is None:
             return None
@@ -527,6 +560,16 @@ def british_pronunciation(word: str, parts: list[str]) -> str:
     return " ".join(out)
 
 
+def listened_for(commands: CommandSet, voice: CompanionVoice) -> CommandSet:
+    """The commands listened for while the companion voices ``voice`` (all of them where
+    the user's commands file has none of those)."""
+    intents = LISTENED_FOR[voice]
+    if intents is None:
+        return commands
+    some = commands.only(intents)
+    return some if some.intents else commands
+
+
 def with_garbage_path(fsg_text: str, words: Iterable[str], word_prob: float) -> str:
     """Add a garbage loop to an FSG: start → (any of ``words``)+ → final."""
     lines = [line for line in fsg_text.strip().splitlines() if line.strip() != "FSG_END"]
@@ -543,7 +586,11 @@ def with_garbage_path(fsg_text: str, words: Iterable[str], word_prob: float) -> 
 
 
 class _PsDecoder:
-    """The grammar decoder: commands plus a garbage path, then a coverage check."""
+    """The grammar decoder: commands plus a garbage path, then a coverage check.
+
+    There is a grammar for each :class:`CompanionVoice` (the commands listened for then),
+    each with the garbage path and without it (``-only``).
+    """
 
     def __init__(self, commands: CommandSet, rejection: RejectionSettings) -> None:
         import pocketsphinx
@@ -564,8 +611,16 @@ class _PsDecoder:
         self._heard_speech = False
         """Whether an utterance has been finished (the cepstral mean then carries on)."""
         self._streaming = False
+        self._grammar = CompanionVoice.QUIET.value
+        """The search ``settled`` and ``finish`` use (its ``-only`` twin: no garbage)."""
 
     def _load_grammar(self, commands: CommandSet) -> None:
+        for voice in CompanionVoice:
+            self._add_grammar(voice.value, listened_for(commands, voice))
+        self.decoder.activate_search(CompanionVoice.QUIET.value)
+
+    def _add_grammar(self, name: str, commands: CommandSet) -> None:
+        """Searches ``name`` (commands or garbage) and ``name-only`` (commands alone)."""
         import tempfile
 
         words = [w for w in GARBAGE_WORDS if self.decoder.lookup_word(w)]
@@ -578,9 +633,11 @@ class _PsDecoder:
                                               self.rejection.garbage_word_prob),
                             encoding="utf-8")
             grammar = self.decoder.read_fsg(str(full))
-        self.decoder.add_fsg("commands", grammar)
-        self.decoder.add_fsg("commands-only", fsg)
-        self.decoder.activate_search("commands")
+        self.decoder.add_fsg(name, grammar)
+        self.decoder.add_fsg(f"{name}-only", fsg)
+
+    def use_grammar(self, voice: CompanionVoice) -> None:
+        self._grammar = voice.value
 
     def _add_words(self, commands: CommandSet, model: Path) -> None:
         lookup = self.decoder.lookup_word
@@ -637,6 +694,7 @@ class _PsDecoder:
 
     def begin(self) -> None:
         self._end_stream()
+        self.decoder.activate_search(CompanionVoice.QUIET.value)  # running: every command
         self.decoder.start_utt()
         self._streaming = True
         self._audio = []
@@ -659,7 +717,7 @@ class _PsDecoder:
         early decisions for longer commands need this.
         """
         self._end_stream()
-        self._decode_whole("commands", trailing_frames)
+        self._decode_whole(self._grammar, trailing_frames)
         hyp = self.decoder.hyp()
         return hyp.hypstr if hyp is not None else ""
 
@@ -673,7 +731,7 @@ class _PsDecoder:
         self._end_stream()
         self._audio = self._audio[lead_frames:]
         speech = speech_frames * FRAME_S
-        self._decode_whole("commands", trailing_frames)
+        self._decode_whole(self._grammar, trailing_frames)
         text = self._accepted(speech)
         if text is None or self._commands.parse(text) is None:
             rescued = self._stop_rescue(speech, trailing_frames)
@@ -755,11 +813,8 @@ class _PsDecoder:
         """
         if not self.rejection.stop_rescue_min_s <= speech_seconds <= self.rejection.stop_rescue_max_s:
             return None
-        try:
-            self._decode_whole("commands-only", trailing_frames)
-            text = self._accepted(speech_seconds, self.rejection.stop_rescue_min_coverage)
-        finally:
-            self.decoder.activate_search("commands")
+        self._decode_whole(f"{self._grammar}-only", trailing_frames)
+        text = self._accepted(speech_seconds, self.rejection.stop_rescue_min_coverage)
         if text is not None and self._commands.is_stop(text):
             _LOGGER.debug("pocketsphinx: stop rescued from the garbage path")
             return text
@@ -833,7 +888,9 @@ def _load_vosk_model(path: Path):
 
 
 class _VoskEngine:
-    """A grammar-mode KaldiRecognizer fed by the shared endpointer."""
+    """Grammar-mode KaldiRecognizers fed by the shared endpointer, one for each
+    :class:`CompanionVoice` (Vosk decodes as it is fed, so each hears every utterance and
+    ``finish`` asks the one that applies)."""
 
     def __init__(self, commands: CommandSet, model_path: Path, strict: bool) -> None:
         import vosk
@@ -843,9 +900,20 @@ class _VoskEngine:
         has_unk = self.model.vosk_model_find_word("[unk]") >= 0
         if not has_unk:
             _LOGGER.info("vosk model %s has no [unk]: no out-of-grammar rejection", model_path)
-        self._grammar = json.dumps(sentences + (["[unk]"] if has_unk else []), ensure_ascii=False)
-        self._rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self._grammar)
-        self._rec.SetWords(True)
+        by_grammar: dict[str, vosk.KaldiRecognizer] = {}
+        self._recs: dict[CompanionVoice, vosk.KaldiRecognizer] = {}
+        for voice in CompanionVoice:
+            heard = listened_for(commands, voice)
+            some = [s for s in sentences if heard.parse(s) is not None]
+            grammar = json.dumps(some + (["[unk]"] if has_unk else []), ensure_ascii=False)
+            if grammar not in by_grammar:
+                by_grammar[grammar] = vosk.KaldiRecognizer(self.model, SAMPLE_RATE, grammar)
+                by_grammar[grammar].SetWords(True)
+            self._recs[voice] = by_grammar[grammar]
+        self._distinct = list(by_grammar.values())
+        self._all = self._recs[CompanionVoice.QUIET]
+        self._rec = self._all
+        """The recogniser ``settled`` and ``finish`` ask."""
 
     def _checked_sentences(self, commands: CommandSet, path: Path, strict: bool) -> list[str]:
         words = commands.words()
@@ -864,17 +932,25 @@ class _VoskEngine:
         return sentences
 
     def begin(self) -> None:
-        self._rec.Reset()
+        for rec in self._distinct:
+            # Finished first: a recogniser left unfinished after its own endpoint fired
+            # carried its words into the next utterance, even across Reset().
+            rec.FinalResult()
+            rec.Reset()
 
     def feed(self, pcm: bytes) -> None:
-        self._rec.AcceptWaveform(pcm)
+        for rec in self._distinct:
+            rec.AcceptWaveform(pcm)
 
     def partial(self) -> str:
-        return str(json.loads(self._rec.PartialResult()).get("partial", ""))
+        return str(json.loads(self._all.PartialResult()).get("partial", ""))
+
+    def use_grammar(self, voice: CompanionVoice) -> None:
+        self._rec = self._recs[voice]
 
     def settled(self, trailing_frames: int) -> str:
         """Vosk's running hypothesis is already good at a pause."""
-        return self.partial()
+        return str(json.loads(self._rec.PartialResult()).get("partial", ""))
 
     def finish(self, speech_frames: int, trailing_frames: int,
                lead_frames: int) -> tuple[str, float] | None:

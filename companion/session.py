@@ -14,7 +14,7 @@ from companion.routines import RoutineLibrary
 log = logging.getLogger(__name__)
 
 HELP_TEXT = ("You can say: play aftercare, or the name of a routine. While I speak: pause, "
-             "resume, skip, softer, louder, slower, faster, or repeat that. "
+             "skip, softer, louder, slower, faster, or repeat that. After a pause: resume. "
              "Stop always works.")
 NOT_FOUND_TEXT = "I don't have that one. You can ask: what routines do you have?"
 

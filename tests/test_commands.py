@@ -75,6 +75,13 @@ def test_is_stop(cs: CommandSet) -> None:
     assert custom.is_stop("pineapple") and not custom.is_stop("red")
 
 
+def test_only_keeps_the_listed_intents_and_the_safewords_with_stop(cs: CommandSet) -> None:
+    some = cs.only({Intent.STOP, Intent.PAUSE})
+    assert some.parse("red").intent is Intent.STOP and some.parse("hold on").intent is Intent.PAUSE
+    assert some.parse("what can i say") is None and some.parse("play wind down") is None
+    assert cs.only({Intent.PAUSE}).parse("red") is None
+
+
 def test_sentences_finite_and_parse(cs: CommandSet) -> None:
     sentences = cs.sentences()
     assert 1000 < len(sentences) < 50000 and len(set(sentences)) == len(sentences)

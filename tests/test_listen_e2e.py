@@ -123,6 +123,34 @@ steps:
     assert said[-1] == "This is the end."  # it went on to the end, undisturbed
 
 
+@pytest.mark.parametrize("echo", [None, "-6"])
+def test_a_question_asked_over_its_voice_waits_for_its_quiet(run_companion, tmp_path,
+                                                             companion_env, echo):
+    """"What can I say" said over its sentence is not taken (its own words under a "stop"
+    sounded like such commands); "help" said in the pause after is answered."""
+    write_user_routine(companion_env, "patience", """\
+name: patience
+title: Patience
+aliases: [patience]
+steps:
+  - say: Take all the time you need. There is nothing you have to do right now.
+  - pause: 9s
+  - say: This is the end.
+""")
+    extra = ("--echo-db", echo) if echo else ()
+    ends, output, events = run_listen(run_companion, tmp_path,
+                                      [("", 0.5), ("play patience", 1.5),
+                                       ("what can i say", 7.0), ("help", 4.0)], *extra)
+    assert heard(events) == ["play", "help"]
+    sentence = next(e for e in events if e["type"] == "say_start")
+    sentence_end = next(e["t"] for e in events if e["type"] == "say_end")
+    assert sentence["t"] < ends["what can i say"] - 1.0 < sentence_end  # the first: over it
+    help_heard = [e["t"] for e in events if e["type"] == "heard"][1]
+    assert help_heard > ends["help"] > sentence_end + 1.0  # the second one, in the pause
+    said = [e["text"] for e in events if e["type"] == "say_start"]
+    assert said[1].startswith("You can say")
+
+
 def test_a_question_is_answered_by_voice(run_companion, tmp_path, companion_env):
     write_user_routine(companion_env, "water", """\
 name: water

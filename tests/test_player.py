@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from companion.events import EventLog
+from companion.overlap import CompanionVoice
 from companion.player import DEFAULT_VOLUME_DB, VOLUME_STEP_DB, PlayerState, RoutinePlayer
 from companion.routines import (Ambient, Ask, Breathe, Chime, Include, Pause, Quiet, Routine,
                                 Say)
@@ -40,6 +41,14 @@ def render_until_idle(player: RoutinePlayer, limit_s: float = 600.0) -> np.ndarr
         if player.state is PlayerState.IDLE and not player.busy:
             break
     return np.concatenate(blocks)
+
+
+def render_until(player: RoutinePlayer, done, limit_s: float = 60.0) -> None:
+    for _ in range(int(limit_s * RATE / BLOCK)):
+        if done():
+            return
+        player.render(BLOCK)
+    raise AssertionError("the player never got there")
 
 
 def said(log: EventLog) -> list[str]:
@@ -199,6 +208,23 @@ def test_an_answer_given_while_the_question_is_spoken_counts(synth):
     player.answer(False)
     render_until_idle(player)
     assert said(log)[-1] == "Alright."
+
+
+def test_it_says_what_it_is_voicing_so_the_recogniser_knows_what_to_listen_for(synth):
+    player, _ = make_player(synth)
+    assert player.voicing(1.0) is CompanionVoice.QUIET  # not yet started: nothing said
+    ask = Ask("Would you like a blanket?", yes=(), no=(), silence=(), timeout=3.0)
+    player.start(routine(Say(("You are safe here.",)), Pause(2.0), ask,
+                         ambient=Ambient.BROWN_NOISE))
+    render(player, 0.5)
+    assert player.voicing(0.3) is CompanionVoice.TALKING
+    render_until(player, lambda: player.status().saying is None)
+    render(player, 0.5)
+    assert player.voicing(0.3) is CompanionVoice.QUIET  # the ambient bed is no voice
+    assert player.voicing(1.0) is CompanionVoice.TALKING  # its echo may still be coming
+    render_until(player, lambda: player.status().saying == "Would you like a blanket?")
+    render(player, 0.5)
+    assert player.voicing(0.3) is CompanionVoice.ASKING
 
 
 def test_any_never_repeats_the_same_pick_back_to_back(synth):

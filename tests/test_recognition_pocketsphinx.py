@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from companion.commands import CommandSet, Intent, RoutinePhrases
+from companion.overlap import CompanionVoice
 from companion.recognition import PocketsphinxRecognizer, Utterance, make_recognizer
 from tests.clips import (CHATTER, RATE, active_rms, add_floor, concat, have_espeak, load_wav,
                          mix_pink, pad, pink_noise, silence, speak, stream)
@@ -112,6 +113,37 @@ def test_human_reading_yields_nothing(rec, path) -> None:
 @pytest.mark.parametrize("sentence", CHATTER[:6])
 def test_chatter_yields_nothing(rec, sentence: str) -> None:
     assert hear(rec, add_floor(pad(speak(sentence, "en-us", 160)))) == []
+
+
+def hear_over(rec: PocketsphinxRecognizer, audio: np.ndarray,
+              voice: CompanionVoice) -> list[Utterance]:
+    """As :func:`hear`, with the companion voicing ``voice`` all through the clip."""
+    rec.reset()
+    rec.set_companion_voice(voice)
+    try:
+        return stream(rec, audio)
+    finally:
+        rec.set_companion_voice(CompanionVoice.QUIET)
+
+
+TALKING, ASKING = CompanionVoice.TALKING, CompanionVoice.ASKING
+
+
+@pytest.mark.parametrize("said,voice,taken", [
+    ("stop", TALKING, True), ("pause", TALKING, True), ("quieter", TALKING, True),
+    ("what can i say", TALKING, False), ("play wind down", TALKING, False),
+    ("no thanks", TALKING, False), ("yes please", ASKING, True), ("no", ASKING, True),
+    ("what can i say", ASKING, False),
+])
+def test_over_its_voice_only_what_changes_its_voice_is_taken(rec, commands, said, voice,
+                                                              taken) -> None:
+    """While it talks: stop, pause, softer and the like; while it asks, yes and no too.
+    Questions and new routines wait for its quiet, where they are heard."""
+    audio = add_floor(pad(speak(said, "en-us", 160)))
+    assert right(commands, said, hear(rec, audio))
+    intents = [commands.parse(u.text).intent for u in hear_over(rec, audio, voice)]
+    want = commands.parse(said).intent
+    assert intents == [want] if taken else want not in intents, intents
 
 
 def test_make_recognizer(commands) -> None:

@@ -9,8 +9,9 @@ import pytest
 
 from companion.commands import CommandSet, Intent, RoutinePhrases
 from companion.errors import ModelError
+from companion.overlap import CompanionVoice
 from companion.recognition import VoskRecognizer, find_vosk_model, make_recognizer
-from tests.clips import add_floor, have_espeak, pad, speak, stream
+from tests.clips import add_floor, concat, have_espeak, pad, silence, speak, stream
 
 pytestmark = pytest.mark.skipif(not have_espeak(), reason="needs espeak-ng and sox")
 
@@ -48,6 +49,52 @@ def test_korean_commands(ko_recognizer: VoskRecognizer, ko_commands: CommandSet,
         assert intents == [intent], (word, [u.text for u in utts])
         assert 0.4 <= utts[0].end <= 0.5 + audio.size / 16000
         assert utts[0].decided >= utts[0].end
+
+
+def test_a_command_after_a_long_stretch_of_speech_is_heard(ko_recognizer: VoskRecognizer,
+                                                           ko_commands: CommandSet) -> None:
+    """Speech too long to be a command is dropped unheard; Vosk's own endpointer had
+    finished part of it, and those words came back in front of the next command."""
+    ko_recognizer.reset()
+    talk = speak(" ".join(["정지 다시 조용히 크게"] * 6), "ko", 150)
+    audio = add_floor(concat(silence(0.5), talk, silence(1.0), speak("다시", "ko", 150),
+                             silence(1.0)))
+    utts = stream(ko_recognizer, audio)
+    assert [ko_commands.parse(u.text).intent for u in utts] == [Intent.REPEAT]
+
+
+KO_MORE = KO + '  help: [도움말]\n  "yes": [네]\n  "no": [아니요]\n'
+
+
+@pytest.fixture(scope="module")
+def ko_more(ko_model: Path, tmp_path_factory: pytest.TempPathFactory
+            ) -> tuple[CommandSet, VoskRecognizer]:
+    f = tmp_path_factory.mktemp("ko-more") / "commands.yaml"
+    f.write_text(KO_MORE, encoding="utf-8")
+    commands = CommandSet.load([], safewords=(), user_file=f)
+    return commands, VoskRecognizer(commands, ko_model)
+
+
+@pytest.mark.parametrize("word,voice,intent", [
+    ("정지", CompanionVoice.TALKING, Intent.STOP), ("네", CompanionVoice.ASKING, Intent.YES),
+    ("아니요", CompanionVoice.ASKING, Intent.NO), ("도움말", CompanionVoice.TALKING, None),
+])
+def test_over_its_voice_only_what_changes_its_voice_is_taken(ko_more, word: str,
+                                                              voice: CompanionVoice,
+                                                              intent: Intent | None) -> None:
+    """Each word is heard in its quiet; over its voice, help (도움말) is not taken."""
+    commands, rec = ko_more
+    audio = add_floor(pad(speak(word, "ko", 150)))
+    for heard_as in (CompanionVoice.QUIET, voice):
+        rec.reset()
+        rec.set_companion_voice(heard_as)
+        intents = [commands.parse(u.text).intent for u in stream(rec, audio)]
+        if heard_as is CompanionVoice.QUIET:
+            assert intents == [commands.parse(word).intent]
+        elif intent is None:
+            assert commands.parse(word).intent not in intents
+        else:
+            assert intents == [intent]
 
 
 def test_missing_words_named(ko_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
