@@ -104,10 +104,10 @@ def run_on_file(source: AudioSource, recognizer: Recognizer, session: Session,
         block = player.render(out_per_chunk)
         if sink is not None:
             sink.write(block)
-        reference.push(block)
         recognizer.set_companion_voice(player.voicing(FILE_ECHO_WINDOW_S))
         mic = pcm_to_float(chunk)
         if canceller is not None:
+            reference.push(block)  # only here: unread, it would grow all session
             played = reference.take()
             heard = mic + echo_gain * last_played
             mic = gate.process(canceller.process(heard, played), heard, played)
