@@ -14,6 +14,8 @@ saying "no rush" just there, or "softer"), in 45 with these.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from enum import Enum
 
 from companion.commands import Intent
@@ -41,3 +43,12 @@ LISTENED_FOR: dict[CompanionVoice, frozenset[Intent] | None] = {
     CompanionVoice.ASKING: WHILE_TALKING | {Intent.YES, Intent.NO},
 }
 """Intents listened for in each case (None: every one)."""
+
+
+def latest_voice(voiced_until: Mapping[CompanionVoice, float], since: float) -> CompanionVoice:
+    """What was voiced after ``since``, given when each voice was last voiced (on any one
+    clock): asking over talking, else quiet."""
+    for voice in (CompanionVoice.ASKING, CompanionVoice.TALKING):
+        if voiced_until.get(voice, -math.inf) > since:
+            return voice
+    return CompanionVoice.QUIET

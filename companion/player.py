@@ -10,7 +10,6 @@ a stop is heard within one block plus a 40 ms fade.
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import random
 from collections import deque
@@ -21,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from companion.events import Event, EventHandler
-from companion.overlap import CompanionVoice
+from companion.overlap import CompanionVoice, latest_voice
 from companion.routines import Ambient, Routine
 from companion.script import Listen, Script, Segment, SkipStep, Silence, Speak, StepRunner, Tone
 from companion.sounds import FADE_SECONDS, NoiseBed, chime, db_to_gain
@@ -148,7 +147,7 @@ class RoutinePlayer:
         self._fade_frames = int(FADE_SECONDS * self.sample_rate)
         self.frames = 0
         self.state = PlayerState.IDLE
-        self._voiced_until = {CompanionVoice.TALKING: -math.inf, CompanionVoice.ASKING: -math.inf}
+        self._voiced_until: dict[CompanionVoice, int] = {}
         """The frame after the last sentence or tone (and question) rendered."""
         self._voice = voice_for(None)
         self._volume_db = DEFAULT_VOLUME_DB
@@ -229,11 +228,7 @@ class RoutinePlayer:
     def voicing(self, within_s: float) -> CompanionVoice:
         """What it rendered in its last ``within_s`` of output: a question, else any
         sentence or tone, else nothing (the ambient bed does not count)."""
-        since = self.frames - within_s * self.sample_rate
-        for voice in (CompanionVoice.ASKING, CompanionVoice.TALKING):
-            if self._voiced_until[voice] > since:
-                return voice
-        return CompanionVoice.QUIET
+        return latest_voice(self._voiced_until, self.frames - within_s * self.sample_rate)
 
     @property
     def busy(self) -> bool:

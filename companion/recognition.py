@@ -30,7 +30,7 @@ import numpy as np
 
 from companion.commands import Command, CommandSet, Intent
 from companion.errors import ModelError
-from companion.overlap import LISTENED_FOR, CompanionVoice
+from companion.overlap import LISTENED_FOR, CompanionVoice, latest_voice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ class _Streamer:
         self._partial_cmd: Command | None = None
         self._quiet_until = 0.0
         self._voice = CompanionVoice.QUIET
-        self._voiced_until = {voice: -1 for voice in CompanionVoice}
+        self._voiced_until: dict[CompanionVoice, int] = {}
         """Fed samples up to the last frame fed while the companion voiced each."""
         self._onset_sample = 0
         """Fed samples before the utterance's first loud frame."""
@@ -378,11 +378,8 @@ class _Streamer:
         return min(self._speech_frames, speech), self._fed_before_onset + onset
 
     def _over_voice(self) -> CompanionVoice:
-        """What the companion voiced from the utterance's onset on (asking over talking)."""
-        for voice in (CompanionVoice.ASKING, CompanionVoice.TALKING):
-            if self._voiced_until[voice] > self._onset_sample:
-                return voice
-        return CompanionVoice.QUIET
+        """What the companion voiced from the utterance's onset on."""
+        return latest_voice(self._voiced_until, self._onset_sample)
 
     def _hangover(self, cmd: Command | None) -> float:
         if cmd is None:
