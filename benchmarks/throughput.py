@@ -34,7 +34,7 @@ def routine_sentences(path: Path) -> list[str]:
 
 def tts_rtf_run(sentences: list[str], voice: Any) -> float:
     """Synthesis seconds / audio seconds for every sentence, with a new (cold) synthesiser."""
-    from companion.speech import Pyttsx3Synthesizer
+    from companion.speech.synthesis import Pyttsx3Synthesizer
 
     synth = Pyttsx3Synthesizer()
     try:

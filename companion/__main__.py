@@ -1,5 +1,5 @@
 """Entry point for ``python -m companion``."""
 
-from companion.cli import main
+from companion.cli.app import main
 
 raise SystemExit(main())

@@ -141,3 +141,14 @@ def _safewords(src: yf.Source, item: yf.Item) -> tuple[str, ...]:
                                        "pick a word you would not say otherwise")
         words.append(word)
     return tuple(words)
+
+
+def shipped_dir(kind: str) -> Path:
+    """Folder of shipped ``routines`` or ``voices``: package data first, then the source tree."""
+    if kind not in ("routines", "voices"):
+        raise ValueError(f"kind must be 'routines' or 'voices', not {kind!r}")
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "data" / kind, package.parent / kind):
+        if candidate.is_dir():
+            return candidate
+    return package / "data" / kind

@@ -35,7 +35,7 @@ def pulse_null_sink() -> str:
 @pytest.fixture(scope="session")
 def synth():
     """The real espeak-ng synthesiser (one per test run: espeak-ng initialises once)."""
-    from companion.speech import Pyttsx3Synthesizer
+    from companion.speech.synthesis import Pyttsx3Synthesizer
 
     synthesizer = Pyttsx3Synthesizer()
     yield synthesizer

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from companion.audio import INPUT_RATE, OUTPUT_RATE, AudioSink, AudioSource
-from companion.devices import SoundDeviceSink, SoundDeviceSource, find_device, list_devices
+from companion.audio.wav import INPUT_RATE, OUTPUT_RATE, AudioSink, AudioSource
+from companion.audio.devices import SoundDeviceSink, SoundDeviceSource, find_device, list_devices
 from companion.errors import AudioDeviceError
 
 pytestmark = pytest.mark.audio

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.audio import INPUT_RATE, read_wav, resample
-from companion.echo import EchoCanceller, estimate_delay
+from companion.audio.wav import INPUT_RATE, read_wav, resample
+from companion.audio.echo import EchoCanceller, estimate_delay
 from tests.clips import room_echo
 
 SR = INPUT_RATE
@@ -115,7 +115,7 @@ def test_estimate_delay(voices: tuple[np.ndarray, np.ndarray], delay_ms: int) ->
 
 def test_gate_silences_echo_alone_but_lets_a_person_through():
     """The companion's own sentence coming back is attenuated; "stop" over it is not."""
-    from companion.echo import EchoGate
+    from companion.audio.echo import EchoGate
     from tests.clips import speak
 
     own = speak("Pause. Wait. Skip. Next. Louder. Softer.").astype(np.float32) / 32768 * 0.3
@@ -151,7 +151,7 @@ def as_mic(x: np.ndarray, floor: float) -> np.ndarray:
 
 def through_gate(mic: np.ndarray, played: np.ndarray) -> np.ndarray:
     """``mic`` through a live-loop EchoGate (nothing cancelled first), 20 ms at a time."""
-    from companion.echo import EchoGate
+    from companion.audio.echo import EchoGate
 
     gate = EchoGate(window_s=0.6)
     return np.concatenate([gate.process(mic[i:i + 320], mic[i:i + 320], played[i:i + 320])
@@ -168,7 +168,7 @@ def test_gate_keeps_the_first_sentence_after_the_start_tone_out(floor: int):
     the tone's echo measured 5 dB below its output too), over digital silence (the null
     sink's monitor) or a faint microphone floor; no chunk of that echo may pass as a
     person's voice."""
-    from companion.sounds import chime
+    from companion.audio.sounds import chime
     from tests.clips import speak
 
     tone = 0.5 * chime("ack", SR)
@@ -194,7 +194,7 @@ def test_gate_keeps_the_start_tone_out_right_after_a_persons_command():
     """The gate stays open a moment after a person's voice, for the soft end of their
     words; the start tone begins within that moment (the answer comes ~150 ms after the
     command). Live, its echo then went through and was heard as "stop" (1 run in 12)."""
-    from companion.sounds import chime
+    from companion.audio.sounds import chime
     from tests.clips import speak
 
     command = speak("play aftercare").astype(np.float32) / 32768 * 0.5

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.audio import INPUT_RATE, OUTPUT_RATE, Resampler
-from companion.echo import EchoCanceller
-from companion.echo_path import AlignedReference
-from companion.sounds import chime
+from companion.audio.wav import INPUT_RATE, OUTPUT_RATE, Resampler
+from companion.audio.echo import EchoCanceller
+from companion.audio.echo_path import AlignedReference
+from companion.audio.sounds import chime
 from tests.clips import room_echo, speak
 
 SR = INPUT_RATE

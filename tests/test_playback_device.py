@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from companion.devices import SoundDeviceSink, SoundDeviceSource
-from companion.events import EventLog
-from companion.playback import RealtimeOutput
-from companion.player import RoutinePlayer
-from companion.routines import Pause, Routine, Say
-from companion.voices import Voice
+from companion.audio.devices import SoundDeviceSink, SoundDeviceSource
+from companion.session.events import EventLog
+from companion.session.playback import RealtimeOutput
+from companion.session.player import RoutinePlayer
+from companion.routines.model import Pause, Routine, Say
+from companion.speech.voices import Voice
 from tests.audio_checks import loud_spans
 
 VOICE = Voice("test", espeak_voice="en-us", rate=150, volume=1.0)

@@ -7,13 +7,13 @@ import random
 import numpy as np
 import pytest
 
-from companion.events import EventLog
-from companion.overlap import CompanionVoice
-from companion.player import DEFAULT_VOLUME_DB, VOLUME_STEP_DB, PlayerState, RoutinePlayer
-from companion.routines import (Ambient, Ask, Breathe, Chime, Include, Pause, Quiet, Routine,
+from companion.session.events import EventLog
+from companion.recognition.overlap import CompanionVoice
+from companion.session.player import DEFAULT_VOLUME_DB, VOLUME_STEP_DB, PlayerState, RoutinePlayer
+from companion.routines.model import (Ambient, Ask, Breathe, Chime, Include, Pause, Quiet, Routine,
                                 Say)
-from companion.sounds import peak_dbfs, rms_dbfs
-from companion.voices import Voice
+from companion.audio.sounds import peak_dbfs, rms_dbfs
+from companion.speech.voices import Voice
 from tests.audio_checks import loud_spans, silent_after
 
 RATE = 22050

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from companion import cli, privacy
+from companion import privacy
+from companion.cli import app as cli
 
 
 def test_the_audit_hook_refuses_ip_sockets_but_not_local_ones():

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.commands import CommandSet, Intent, RoutinePhrases
-from companion.overlap import CompanionVoice
-from companion.recognition import PocketsphinxRecognizer, Utterance, make_recognizer
+from companion.recognition.commands import CommandSet, Intent, RoutinePhrases
+from companion.recognition.overlap import CompanionVoice
+from companion.recognition.engines import PocketsphinxRecognizer, Utterance, make_recognizer
 from tests.clips import (CHATTER, RATE, active_rms, add_floor, concat, have_espeak, load_wav,
                          mix_pink, pad, pink_noise, silence, speak, stream)
 from tests.clips import testdata_recordings as recordings

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from companion.errors import ConfigError, UnknownNameError
-from companion.routines import (
+from companion.config import shipped_dir
+from companion.routines.model import (
     Ambient,
     Ask,
     BreathCue,
@@ -23,7 +24,6 @@ from companion.routines import (
     load_routine_file,
     routine_from_dict,
     routine_from_yaml,
-    shipped_dir,
 )
 
 FULL = """\

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from companion.commands import CommandSet, RoutinePhrases
-from companion.context import Context
-from companion.events import EventLog
-from companion.player import PlayerState
-from companion.session import HELP_TEXT, NOT_FOUND_TEXT, Session
+from companion.recognition.commands import CommandSet, RoutinePhrases
+from companion.session.context import Context
+from companion.session.events import EventLog
+from companion.session.player import PlayerState
+from companion.session.session import HELP_TEXT, NOT_FOUND_TEXT, Session
 
 BLOCK = 441
 
@@ -120,7 +120,7 @@ def test_yes_and_no_answer_the_question_being_asked(rig):
 
 def test_a_play_without_a_known_routine_gets_a_spoken_pointer(rig):
     session, player, log = rig
-    from companion.commands import Command, Intent
+    from companion.recognition.commands import Command, Intent
 
     session._act(Command(Intent.PLAY, {}, "play"))
     advance(player, 5.0)

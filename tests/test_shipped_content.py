@@ -29,7 +29,8 @@ import pytest
 import yaml
 
 from companion.config import COMMAND_WORDS
-from companion.routines import (
+from companion.config import shipped_dir
+from companion.routines.model import (
     Ask,
     Breathe,
     Pause,
@@ -39,15 +40,14 @@ from companion.routines import (
     RoutineLibrary,
     Say,
     Step,
-    shipped_dir,
     walk,
 )
-from companion.schema import routine_schema, schema_path
-from companion.timing import estimate_seconds
-from companion.voices import VoiceLibrary
+from companion.routines.schema import routine_schema, schema_path
+from companion.routines.timing import estimate_seconds
+from companion.speech.voices import VoiceLibrary
 
 CMUDICT = Path(__import__("pocketsphinx").__file__).parent / "model/en-us/cmudict-en-us.dict"
-COMMANDS_FILE = Path(__file__).resolve().parent.parent / "companion" / "commands_en.yaml"
+COMMANDS_FILE = Path(__file__).resolve().parent.parent / "companion" / "recognition" / "commands_en.yaml"
 EXPECTED = {"aftercare", "wind-down", "quiet-presence", "affirmations", "breathing",
             "check-in", "after-a-hard-talk"}
 COMMAND_PHRASES = {"hold on", "go on", "slow down", "speed up", "speak up", "that's enough",

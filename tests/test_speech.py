@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from companion.errors import ModelError
-from companion.speech import Pyttsx3Synthesizer
-from companion.voices import Voice
+from companion.speech.synthesis import Pyttsx3Synthesizer
+from companion.speech.voices import Voice
 
 VOICE = Voice("test", espeak_voice="en-us", rate=150, pitch=40)
 

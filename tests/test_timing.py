@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from companion.routines import (
+from companion.config import shipped_dir
+from companion.routines.model import (
     Ask,
     Include,
     Pause,
@@ -16,10 +17,9 @@ from companion.routines import (
     RoutineLibrary,
     Say,
     routine_from_yaml,
-    shipped_dir,
     walk,
 )
-from companion.timing import CHIME_SECONDS, MIN_QUIET_SECONDS, estimate_seconds, stretch_to_minutes
+from companion.routines.timing import CHIME_SECONDS, MIN_QUIET_SECONDS, estimate_seconds, stretch_to_minutes
 
 
 def say_seconds(text: str) -> float:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from companion.errors import ConfigError, UnknownNameError
-from companion.routines import shipped_dir
-from companion.voices import FALLBACK, Voice, VoiceLibrary, voice_from_dict, voice_from_yaml
+from companion.config import shipped_dir
+from companion.speech.voices import FALLBACK, Voice, VoiceLibrary, voice_from_dict, voice_from_yaml
 
 
 def test_voice_from_yaml_reads_every_key() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.audio import (CHUNK_BYTES, INPUT_RATE, AudioSink, AudioSource, Resampler,
+from companion.audio.wav import (CHUNK_BYTES, INPUT_RATE, AudioSink, AudioSource, Resampler,
                              WavError, WavSink, WavSource, read_wav, resample)
 from companion.errors import CompanionError
 

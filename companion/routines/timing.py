@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from companion.errors import ConfigError
-from companion.routines import (
+from companion.routines.model import (
     Ask,
     Breathe,
     Chime,

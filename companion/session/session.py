@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from companion.commands import Command, CommandSet, Intent
+from companion.recognition.commands import Command, CommandSet, Intent
 from companion.errors import UnknownNameError
-from companion.events import Event, EventHandler
-from companion.player import PlayerState, RoutinePlayer
-from companion.routines import RoutineLibrary
+from companion.session.events import Event, EventHandler
+from companion.session.player import PlayerState, RoutinePlayer
+from companion.routines.model import RoutineLibrary
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import platformdirs
 
-from companion.routines import CHIME_KINDS, Ambient, BreathCue
+from companion.routines.model import CHIME_KINDS, Ambient, BreathCue
 
 log = logging.getLogger(__name__)
 

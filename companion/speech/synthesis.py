@@ -25,8 +25,8 @@ from typing import Protocol
 import numpy as np
 
 from companion.errors import ModelError
-from companion.sounds import apply_edge_fades
-from companion.voices import Voice
+from companion.audio.sounds import apply_edge_fades
+from companion.speech.voices import Voice
 
 log = logging.getLogger(__name__)
 

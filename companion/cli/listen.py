@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from companion.commands import CommandSet, RoutinePhrases
+from companion.recognition.commands import CommandSet, RoutinePhrases
 from companion.errors import CompanionError
 
 ENGINES = ("auto", "pocketsphinx", "vosk")
@@ -52,7 +52,7 @@ def command_set(context: Any) -> CommandSet:
 
 def build_recognizer(context: Any, engine: str | None, model: Path | None) -> tuple[Any, CommandSet]:
     """The recogniser the user asked for, with its model loaded (before any microphone)."""
-    from companion.recognition import make_recognizer
+    from companion.recognition.engines import make_recognizer
 
     commands = command_set(context)
     recognizer = make_recognizer(engine or context.settings.engine, commands,
@@ -62,8 +62,8 @@ def build_recognizer(context: Any, engine: str | None, model: Path | None) -> tu
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     """Print each command heard in a WAV file (start, end, text, intent, slots)."""
-    from companion.audio import WavSource
-    from companion.cli import load_context
+    from companion.audio.wav import WavSource
+    from companion.cli.app import load_context
 
     context = load_context(args)
     source = WavSource(args.input)
@@ -84,9 +84,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_listen(args: argparse.Namespace) -> int:
     """Listen on the microphone (or a WAV file) and act on spoken commands."""
-    from companion.cli import load_context
-    from companion.events import EventLog
-    from companion.speech import Pyttsx3Synthesizer
+    from companion.cli.app import load_context
+    from companion.session.events import EventLog
+    from companion.speech.synthesis import Pyttsx3Synthesizer
 
     if args.input is None and (args.output is not None or args.echo_db is not None):
         raise CompanionError("--output and --echo-db go with --input FILE.wav")
@@ -107,9 +107,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: CommandSet,
                     player: Any, context: Any, events: Any) -> int:
-    from companion.audio import WavSink, WavSource
-    from companion.listening import run_on_file
-    from companion.session import Session
+    from companion.audio.wav import WavSink, WavSource
+    from companion.session.listening import run_on_file
+    from companion.session.session import Session
 
     source = WavSource(args.input)
     session = Session(commands, player, context.routines, on_event=events, voice=args.voice)
@@ -131,13 +131,13 @@ def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: Command
 
 def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: Any,
                  events: Any, voice: str | None) -> int:
-    from companion.devices import SoundDeviceSink, SoundDeviceSource
-    from companion.cli import EXIT_INTERRUPTED, _sigterm_as_interrupt
-    from companion.echo_path import AlignedReference
-    from companion.listening import LiveLoop
-    from companion.playback import RealtimeOutput
-    from companion.session import Session
-    from companion.status import StatusLine
+    from companion.audio.devices import SoundDeviceSink, SoundDeviceSource
+    from companion.cli.app import EXIT_INTERRUPTED, _sigterm_as_interrupt
+    from companion.audio.echo_path import AlignedReference
+    from companion.session.listening import LiveLoop
+    from companion.session.playback import RealtimeOutput
+    from companion.session.session import Session
+    from companion.session.status import StatusLine
 
     reference = AlignedReference(player.sample_rate)
     sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate,

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Callable, Generator, Iterable, Protocol
 
-from companion.routines import (Ask, Breathe, BreathCue, Chime, Include, Pause, Quiet, Repeat,
+from companion.routines.model import (Ask, Breathe, BreathCue, Chime, Include, Pause, Quiet, Repeat,
                                 Routine, Say, Step)
 
 NO_CHECK_IN_SECONDS = 60.0

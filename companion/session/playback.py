@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from companion.audio import AudioSink
-from companion.player import PlayerState, RoutinePlayer
+from companion.audio.wav import AudioSink
+from companion.session.player import PlayerState, RoutinePlayer
 
 log = logging.getLogger(__name__)
 

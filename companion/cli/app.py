@@ -15,9 +15,9 @@ from companion import __version__
 from companion.errors import CompanionError, ConfigError
 
 if TYPE_CHECKING:
-    from companion.audio import WavSink
-    from companion.context import Context
-    from companion.player import RoutinePlayer
+    from companion.audio.wav import WavSink
+    from companion.session.context import Context
+    from companion.session.player import RoutinePlayer
 
 log = logging.getLogger("companion")
 
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_listen_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """``listen`` and ``transcribe`` (the speech loop)."""
-    from companion.listen_cli import add_listen_parsers
+    from companion.cli.listen import add_listen_parsers
 
     add_listen_parsers(sub)
 
@@ -133,7 +133,7 @@ def _configure_logging(verbose: int) -> None:
 
 def load_context(args: argparse.Namespace, quiet_errors: bool = False) -> "Context":
     """Settings, voices and routines; broken files are warned about, one line each."""
-    from companion.context import Context
+    from companion.session.context import Context
 
     context = Context.load(args.config)
     if not quiet_errors:
@@ -144,7 +144,7 @@ def load_context(args: argparse.Namespace, quiet_errors: bool = False) -> "Conte
 
 # ----- play --------------------------------------------------------------------------
 def _cmd_play(args: argparse.Namespace) -> int:
-    from companion.speech import Pyttsx3Synthesizer
+    from companion.speech.synthesis import Pyttsx3Synthesizer
 
     context = load_context(args)
     routine = context.routines.get(args.routine)
@@ -161,7 +161,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 
 def _render_to_file(player: "RoutinePlayer", path: Path, title: str) -> int:
-    from companion.playback import render_until_idle
+    from companion.session.playback import render_until_idle
 
     began = time.perf_counter()
     sink = _open_wav_sink(path, player.sample_rate)
@@ -175,7 +175,7 @@ def _render_to_file(player: "RoutinePlayer", path: Path, title: str) -> int:
 
 
 def _open_wav_sink(path: Path, rate: int) -> "WavSink":
-    from companion.audio import WavSink
+    from companion.audio.wav import WavSink
 
     try:
         return WavSink(path, sample_rate=rate)
@@ -185,9 +185,9 @@ def _open_wav_sink(path: Path, rate: int) -> "WavSink":
 
 
 def _play_live(player: "RoutinePlayer", device: str | None, title: str) -> int:
-    from companion.devices import SoundDeviceSink
-    from companion.player import PlayerState
-    from companion.playback import RealtimeOutput
+    from companion.audio.devices import SoundDeviceSink
+    from companion.session.player import PlayerState
+    from companion.session.playback import RealtimeOutput
 
     sink = SoundDeviceSink(device, sample_rate=player.sample_rate)
     output = RealtimeOutput(player, sink)
@@ -242,7 +242,7 @@ def _cmd_routines_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_routines_check(args: argparse.Namespace) -> int:
-    from companion.routines import load_routine_file
+    from companion.routines.model import load_routine_file
 
     context = load_context(args, quiet_errors=True)
     errors: list[ConfigError] = []
@@ -283,13 +283,13 @@ def _cmd_voices_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_voices_try(args: argparse.Namespace) -> int:
-    from companion.routines import Routine, Say
+    from companion.routines.model import Routine, Say
 
     context = load_context(args)
     voice = context.voices.get(args.name)
     sample = Routine(name="voice-sample", title=f"voice {voice.name}", steps=(
         Say((f"Hello. This is the {voice.name} voice. I'm right here with you.",)),))
-    from companion.speech import Pyttsx3Synthesizer
+    from companion.speech.synthesis import Pyttsx3Synthesizer
 
     synth = Pyttsx3Synthesizer()
     try:
@@ -303,7 +303,7 @@ def _cmd_voices_try(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from companion.schema import routine_schema, schema_path
+    from companion.routines.schema import routine_schema, schema_path
 
     if args.path:
         print(schema_path())
@@ -313,7 +313,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:
-    from companion.devices import list_devices
+    from companion.audio.devices import list_devices
 
     for line in list_devices():
         print(line)
@@ -348,8 +348,8 @@ def _doctor_files(args: argparse.Namespace) -> str:
 
 
 def _doctor_speech() -> str:
-    from companion.speech import Pyttsx3Synthesizer
-    from companion.voices import Voice
+    from companion.speech.synthesis import Pyttsx3Synthesizer
+    from companion.speech.voices import Voice
 
     synth = Pyttsx3Synthesizer()
     try:
@@ -360,7 +360,7 @@ def _doctor_speech() -> str:
 
 
 def _doctor_recognizer(args: argparse.Namespace) -> str:
-    from companion.listen_cli import build_recognizer
+    from companion.cli.listen import build_recognizer
 
     context = load_context(args, quiet_errors=True)
     recognizer, _ = build_recognizer(context, None, None)
@@ -368,6 +368,6 @@ def _doctor_recognizer(args: argparse.Namespace) -> str:
 
 
 def _doctor_device(kind: str) -> str:
-    from companion.devices import find_device
+    from companion.audio.devices import find_device
 
     return find_device(None, kind)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from companion.config import Settings, load_settings
 from companion.errors import ConfigError
-from companion.events import EventHandler
-from companion.player import RoutinePlayer
-from companion.routines import RoutineLibrary, shipped_dir
-from companion.speech import Synthesizer
-from companion.voices import Voice, VoiceLibrary
+from companion.session.events import EventHandler
+from companion.session.player import RoutinePlayer
+from companion.config import shipped_dir
+from companion.routines.model import RoutineLibrary
+from companion.speech.synthesis import Synthesizer
+from companion.speech.voices import Voice, VoiceLibrary
 
 log = logging.getLogger(__name__)
 

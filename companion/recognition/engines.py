@@ -7,7 +7,7 @@ stop), or after a longer silence otherwise. Only commands come out; everything e
 (chatter, reading aloud, noise) is rejected and logged at DEBUG only.
 
 While the companion talks or asks, an utterance is matched only against the commands
-listened for then (:mod:`companion.overlap`).
+listened for then (:mod:`companion.recognition.overlap`).
 
 Rejection in pocketsphinx: the grammar has a garbage path (a loop of everyday words) that
 competes with the commands, the command's words must cover the speech the endpointer heard
@@ -28,9 +28,9 @@ from typing import Protocol
 
 import numpy as np
 
-from companion.commands import Command, CommandSet, Intent
+from companion.recognition.commands import Command, CommandSet, Intent
 from companion.errors import ModelError
-from companion.overlap import LISTENED_FOR, CompanionVoice, latest_voice
+from companion.recognition.overlap import LISTENED_FOR, CompanionVoice, latest_voice
 
 _LOGGER = logging.getLogger(__name__)
 

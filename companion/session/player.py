@@ -19,14 +19,14 @@ from typing import Callable
 
 import numpy as np
 
-from companion.events import Event, EventHandler
-from companion.overlap import CompanionVoice, latest_voice
-from companion.routines import Ambient, Routine
-from companion.script import Listen, Script, Segment, SkipStep, Silence, Speak, StepRunner, Tone
-from companion.sounds import FADE_SECONDS, NoiseBed, chime, db_to_gain
-from companion.speech import Synthesizer
-from companion.timing import estimate_seconds, stretch_to_minutes
-from companion.voices import Voice
+from companion.session.events import Event, EventHandler
+from companion.recognition.overlap import CompanionVoice, latest_voice
+from companion.routines.model import Ambient, Routine
+from companion.routines.script import Listen, Script, Segment, SkipStep, Silence, Speak, StepRunner, Tone
+from companion.audio.sounds import FADE_SECONDS, NoiseBed, chime, db_to_gain
+from companion.speech.synthesis import Synthesizer
+from companion.routines.timing import estimate_seconds, stretch_to_minutes
+from companion.speech.voices import Voice
 
 log = logging.getLogger(__name__)
 

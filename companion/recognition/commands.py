@@ -238,7 +238,7 @@ def _read_intent_map(node: yaml.Node, path: Path | str | None
 
 
 def _shipped_yaml() -> str:
-    return resources.files("companion").joinpath("commands_en.yaml").read_text("utf-8")
+    return resources.files("companion.recognition").joinpath("commands_en.yaml").read_text("utf-8")
 
 
 # ---------------------------------------------------------------- grammar walking

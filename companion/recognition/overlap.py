@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from enum import Enum
 
-from companion.commands import Intent
+from companion.recognition.commands import Intent
 
 
 class CompanionVoice(str, Enum):

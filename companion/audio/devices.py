@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from companion.audio import CHUNK_SAMPLES, INPUT_RATE, OUTPUT_RATE
+from companion.audio.wav import CHUNK_SAMPLES, INPUT_RATE, OUTPUT_RATE
 from companion.errors import AudioDeviceError
 
 log = logging.getLogger(__name__)

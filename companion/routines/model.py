@@ -390,19 +390,6 @@ def includes(routine: Routine) -> list[Include]:
     return [s for s in walk(routine.steps) if isinstance(s, Include)]
 
 
-# --- where the files are ------------------------------------------------------------------
-
-def shipped_dir(kind: str) -> Path:
-    """Folder of shipped ``routines`` or ``voices``: package data first, then the source tree."""
-    if kind not in ("routines", "voices"):
-        raise ValueError(f"kind must be 'routines' or 'voices', not {kind!r}")
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "data" / kind, package.parent / kind):
-        if candidate.is_dir():
-            return candidate
-    return package / "data" / kind
-
-
 def _normal(spoken: str) -> str:
     return " ".join(spoken.lower().replace("-", " ").replace("_", " ").split())
 

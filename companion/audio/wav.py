@@ -2,7 +2,7 @@
 
 Audio in is 20 ms chunks of int16 mono bytes at ``INPUT_RATE``; audio out is float32 mono
 numpy in [-1, 1] at the sink's rate. The sound-device implementations live in
-``companion.devices``.
+``companion.audio.devices``.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.audio import INPUT_RATE, Resampler
-from companion.echo import correlation_lag
+from companion.audio.wav import INPUT_RATE, Resampler
+from companion.audio.echo import correlation_lag
 
 log = logging.getLogger(__name__)
 

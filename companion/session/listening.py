@@ -15,13 +15,13 @@ from typing import Callable
 
 import numpy as np
 
-from companion.audio import CHUNK_SAMPLES, INPUT_RATE, AudioSink, AudioSource, Resampler
-from companion.echo import EchoCanceller, EchoGate
-from companion.echo_path import AlignedReference
-from companion.player import RoutinePlayer
-from companion.recognition import Recognizer, Utterance
-from companion.session import Session
-from companion.sounds import db_to_gain
+from companion.audio.wav import CHUNK_SAMPLES, INPUT_RATE, AudioSink, AudioSource, Resampler
+from companion.audio.echo import EchoCanceller, EchoGate
+from companion.audio.echo_path import AlignedReference
+from companion.session.player import RoutinePlayer
+from companion.recognition.engines import Recognizer, Utterance
+from companion.session.session import Session
+from companion.audio.sounds import db_to_gain
 
 log = logging.getLogger(__name__)
 

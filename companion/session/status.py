@@ -6,8 +6,8 @@ import sys
 import time
 from typing import IO
 
-from companion.player import RoutinePlayer
-from companion.session import Session
+from companion.session.player import RoutinePlayer
+from companion.session.session import Session
 
 
 class StatusLine:
