@@ -12,6 +12,29 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
+def _sound_server() -> dict[str, str]:
+    """How to reach the running sound server, found before the user dirs are replaced (its
+    socket link and cookie live in the real config dir)."""
+    from tests.pulse_env import pulse_vars
+
+    found = pulse_vars()
+    server = found.get("PULSE_SERVER", "")
+    if server.startswith("unix:"):  # pacmd finds the server by its runtime dir
+        found["PULSE_RUNTIME_PATH"] = str(Path(server[len("unix:"):]).parent)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def private_user_dirs(tmp_path_factory, monkeypatch, _sound_server):
+    """Every test gets its own config, data and cache dirs: never the real user's."""
+    home = tmp_path_factory.mktemp("xdg")
+    for name, value in _sound_server.items():
+        monkeypatch.setenv(name, value)
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+
+
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The source tree root (holds routines/ and voices/)."""
     return REPO
