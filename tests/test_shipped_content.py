@@ -49,7 +49,7 @@ from companion.speech.voices import VoiceLibrary
 CMUDICT = Path(__import__("pocketsphinx").__file__).parent / "model/en-us/cmudict-en-us.dict"
 COMMANDS_FILE = Path(__file__).resolve().parent.parent / "companion" / "recognition" / "commands_en.yaml"
 EXPECTED = {"aftercare", "wind-down", "quiet-presence", "affirmations", "breathing",
-            "check-in", "after-a-hard-talk"}
+            "check-in", "after-a-hard-talk", "grounding"}
 COMMAND_PHRASES = {"hold on", "go on", "slow down", "speed up", "speak up", "that's enough",
                    "good night", "not now", "say that again", "repeat that", "stop it"}
 """Multi-word commands the companion must never say by accident."""
@@ -229,7 +229,7 @@ def test_aftercare_offers_the_comforts_as_questions(library: RoutineLibrary) -> 
     for thing in ("water", "towel", "blanket"):
         assert thing in questions
     texts = " ".join(spoken(library.get("aftercare").steps)).lower()
-    assert "what did you enjoy?" in texts
+    assert "if something felt good, you could say it" in texts
 
 
 def test_wind_down_grows_sparser(library: RoutineLibrary) -> None:
