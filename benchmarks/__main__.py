@@ -113,7 +113,7 @@ def throughput_figures(mode: Mode, child_env: dict[str, str]) -> list[Figure]:
     """tts_rtf, render_speedup, recognizer_rtf for each engine."""
     from companion.session.context import Context
     from companion.cli.listen import command_set
-    from companion.recognition.engines import make_recognizer
+    from companion.recognition.factory import make_recognizer
     from companion.config import shipped_dir
 
     context = Context.load(None)
@@ -155,7 +155,7 @@ def accuracy_figures(mode: Mode) -> list[Figure]:
     """Intent accuracy (clean, noisy), stop recall, false commands per hour, interjections."""
     from companion.session.context import Context
     from companion.cli.listen import command_set
-    from companion.recognition.engines import make_recognizer
+    from companion.recognition.factory import make_recognizer
 
     context = Context.load(None)
     commands = command_set(context)

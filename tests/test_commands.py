@@ -126,7 +126,7 @@ def test_broken_user_file(tmp_path: Path, text: str, line: int, col: int) -> Non
 def test_every_word_in_pocketsphinx_dictionary(cs: CommandSet) -> None:
     import pocketsphinx
 
-    from companion.recognition.engines import pronounce
+    from companion.recognition.lexicon import pronounce
     decoder = pocketsphinx.Decoder(lm=None, loglevel="FATAL")
     for word, origin in cs.words().items():
         assert pronounce(word, decoder.lookup_word), f"{word} ({origin})"

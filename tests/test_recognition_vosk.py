@@ -10,7 +10,8 @@ import pytest
 from companion.recognition.commands import CommandSet, Intent, RoutinePhrases
 from companion.errors import ModelError
 from companion.recognition.overlap import CompanionVoice
-from companion.recognition.engines import VoskRecognizer, find_vosk_model, make_recognizer
+from companion.recognition.factory import make_recognizer
+from companion.recognition.vosk_engine import VoskRecognizer, find_vosk_model
 from tests.clips import add_floor, concat, have_espeak, pad, silence, speak, stream
 
 pytestmark = pytest.mark.skipif(not have_espeak(), reason="needs espeak-ng and sox")
@@ -114,7 +115,7 @@ def test_missing_words_warned(ko_model: Path, tmp_path: Path, caplog: pytest.Log
     f = tmp_path / "ko.yaml"
     f.write_text(KO + "  play: [\"{routine}\"]\n", encoding="utf-8")
     commands = CommandSet.load([RoutinePhrases("aftercare", ("aftercare",))], safewords=(), user_file=f)
-    with caplog.at_level(logging.WARNING, logger="companion.recognition.engines"):
+    with caplog.at_level(logging.WARNING, logger="companion.recognition.vosk_engine"):
         VoskRecognizer(commands, ko_model)
     assert "'aftercare' (routine aftercare alias 'aftercare')" in caplog.text
 

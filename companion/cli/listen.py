@@ -12,7 +12,7 @@ from typing import Any
 from companion.recognition.commands import CommandSet, RoutinePhrases
 from companion.errors import CompanionError
 
-ENGINES = ("auto", "pocketsphinx", "vosk")
+from companion.config import ENGINES
 
 
 def add_listen_parsers(sub: Any) -> None:
@@ -52,7 +52,7 @@ def command_set(context: Any) -> CommandSet:
 
 def build_recognizer(context: Any, engine: str | None, model: Path | None) -> tuple[Any, CommandSet]:
     """The recogniser the user asked for, with its model loaded (before any microphone)."""
-    from companion.recognition.engines import make_recognizer
+    from companion.recognition.factory import make_recognizer
 
     commands = command_set(context)
     recognizer = make_recognizer(engine or context.settings.engine, commands,

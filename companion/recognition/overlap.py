@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from enum import Enum
 
-from companion.recognition.commands import Intent
+from companion.recognition.commands import CommandSet, Intent
 
 
 class CompanionVoice(str, Enum):
@@ -52,3 +52,13 @@ def latest_voice(voiced_until: Mapping[CompanionVoice, float], since: float) -> 
         if voiced_until.get(voice, -math.inf) > since:
             return voice
     return CompanionVoice.QUIET
+
+
+def listened_for(commands: CommandSet, voice: CompanionVoice) -> CommandSet:
+    """The commands listened for while the companion voices ``voice`` (all of them where
+    the user's commands file has none of those)."""
+    intents = LISTENED_FOR[voice]
+    if intents is None:
+        return commands
+    some = commands.only(intents)
+    return some if some.intents else commands

@@ -19,7 +19,7 @@ from companion.audio.wav import CHUNK_SAMPLES, INPUT_RATE, AudioSink, AudioSourc
 from companion.audio.echo import EchoCanceller, EchoGate
 from companion.audio.echo_path import AlignedReference
 from companion.session.player import RoutinePlayer
-from companion.recognition.engines import Recognizer, Utterance
+from companion.recognition.utterance import Recognizer, Utterance
 from companion.session.session import Session
 from companion.audio.sounds import db_to_gain
 
