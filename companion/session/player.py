@@ -19,7 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from companion.session.events import Event, EventHandler
+from companion.session.events import (Event, EventHandler, Paused, Resumed, RoutineEnd,
+                                      RoutineStart, SayEnd, SayStart, StateChanged)
 from companion.recognition.overlap import CompanionVoice, latest_voice
 from companion.routines.model import Ambient, Routine
 from companion.routines.script import Listen, Script, Segment, SkipStep, Silence, Speak, StepRunner, Tone
@@ -298,7 +299,7 @@ class RoutinePlayer:
         if not cursor.started:
             cursor.started = True
             if isinstance(seg, Speak):
-                self._emit(at + i, "say_start", text=seg.text)
+                self._emit(SayStart(self._seconds(at + i), seg.text))
             elif isinstance(seg, Listen):
                 self._set_state(PlayerState.ASKING, at + i)
                 if self._early_answer is not None:
@@ -312,7 +313,7 @@ class RoutinePlayer:
             self._voiced_until[CompanionVoice.ASKING if asking else CompanionVoice.TALKING] = \
                 at + i + len(piece)
             if isinstance(seg, Speak) and cursor.pos + len(piece) >= len(cursor.pcm):
-                self._emit(at + i + len(piece), "say_end", text=seg.text)
+                self._emit(SayEnd(self._seconds(at + i + len(piece)), seg.text))
         cursor.pos += take
         if cursor.pos >= cursor.length:
             self._finish(cursor, at + i + take)
@@ -427,7 +428,7 @@ class RoutinePlayer:
             self._queue.append(self._cursor_for(Tone("ack"), announcement=True))
         if request.announce:
             self._queue.append(self._cursor_for(Speak(request.announce), announcement=True))
-        self._emit(at, "routine_start", routine=routine.name)
+        self._emit(RoutineStart(self._seconds(at), routine.name))
         self._set_state(PlayerState.PLAYING, at)
 
     def _on_stop(self, _: object) -> None:
@@ -444,12 +445,12 @@ class RoutinePlayer:
             self._cursor = self._cursor.restarted()
         self._resume_state = self.state
         self._set_state(PlayerState.PAUSED, at)
-        self._emit(at, "paused")
+        self._emit(Paused(self._seconds(at)))
 
     def _on_resume(self, _: object) -> None:
         if self.state is PlayerState.PAUSED:
             self._set_state(self._resume_state, self.frames)
-            self._emit(self.frames, "resumed")
+            self._emit(Resumed(self._seconds(self.frames)))
 
     def _on_skip(self, _: object) -> None:
         if self._script is not None and self.state is not PlayerState.IDLE:
@@ -555,16 +556,20 @@ class RoutinePlayer:
         routine = self._routine
         self._reset_routine()
         if routine is not None:
-            self._emit(at, "routine_end", routine=routine.name, reason=reason)
+            self._emit(RoutineEnd(self._seconds(at), routine.name, reason))
         self._set_state(PlayerState.IDLE, at)
 
     def _set_state(self, state: PlayerState, at: int) -> None:
         if state is not self.state:
             self.state = state
-            self._emit(at, "state", state=state.value)
+            self._emit(StateChanged(self._seconds(at), state.value))
 
-    def _emit(self, frame: int, kind: str, **data: object) -> None:
-        self._on_event(Event(frame / self.sample_rate, kind, data))
+    def _emit(self, event: Event) -> None:
+        self._on_event(event)
+
+    def _seconds(self, frame: int) -> float:
+        """Timeline seconds at output frame ``frame``."""
+        return frame / self.sample_rate
 
     def _speech_gain(self) -> float:
         return self._cap * self._voice.volume * db_to_gain(self._volume_db)
