@@ -1,31 +1,123 @@
-"""Events on the session timeline and the JSON-lines writer for ``--events``."""
+"""Typed events on the session timeline and the JSON-lines writer for ``--events``.
+
+Each kind of event is a small frozen dataclass; its JSON line is derived from its fields:
+``{"t": ..., "type": kind, <the other fields in declaration order>}``.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any, Callable, ClassVar, Mapping
 
 from companion.errors import CompanionError
 
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened at time ``t`` on the session timeline."""
+    """Something that happened at time ``t`` on the session timeline (base of every kind)."""
+
+    type: ClassVar[str] = "event"
+    """The kind, written as ``"type"`` in the JSON line."""
 
     t: float
     """Seconds from the start of the timeline (t=0 of the input / output)."""
-    type: str
-    """heard, say_start, say_end, routine_start, routine_end, paused, resumed, state."""
-    data: Mapping[str, Any] = field(default_factory=dict)
-    """Extra fields: text, intent, slots, routine, reason, state."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object written for this event."""
+    @property
+    def data(self) -> dict[str, Any]:
+        """The fields after ``t``, in declaration order (as the JSON line carries them)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "t"}
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written for this event: ``t`` (to the ms), ``type``, the fields."""
         return {"t": round(self.t, 3), "type": self.type, **self.data}
 
+
+@dataclass(frozen=True)
+class Heard(Event):
+    """A spoken command was recognised."""
+
+    type: ClassVar[str] = "heard"
+
+    text: str
+    """The words heard."""
+    intent: str
+    """The intent's name (play, stop, pause, ...)."""
+    slots: Mapping[str, object] = field(default_factory=dict)
+    """What the command named: routine, minutes, ..."""
+
+
+@dataclass(frozen=True)
+class SayStart(Event):
+    """The player began to voice a sentence."""
+
+    type: ClassVar[str] = "say_start"
+
+    text: str
+    """The sentence."""
+
+
+@dataclass(frozen=True)
+class SayEnd(Event):
+    """The last sample of a sentence was rendered."""
+
+    type: ClassVar[str] = "say_end"
+
+    text: str
+    """The sentence."""
+
+
+@dataclass(frozen=True)
+class RoutineStart(Event):
+    """A routine began."""
+
+    type: ClassVar[str] = "routine_start"
+
+    routine: str
+    """The routine's name."""
+
+
+@dataclass(frozen=True)
+class RoutineEnd(Event):
+    """A routine ended."""
+
+    type: ClassVar[str] = "routine_end"
+
+    routine: str
+    """The routine's name."""
+    reason: str
+    """done, stopped or goodnight."""
+
+
+@dataclass(frozen=True)
+class Paused(Event):
+    """Playback faded out and holds."""
+
+    type: ClassVar[str] = "paused"
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    """Playback continues after a pause."""
+
+    type: ClassVar[str] = "resumed"
+
+
+@dataclass(frozen=True)
+class StateChanged(Event):
+    """The player's state changed."""
+
+    type: ClassVar[str] = "state"
+
+    state: str
+    """The new state: idle, playing, paused or asking."""
+
+
+EVENT_KINDS: tuple[type[Event], ...] = (Heard, SayStart, SayEnd, RoutineStart, RoutineEnd,
+                                         Paused, Resumed, StateChanged)
+"""Every kind of event written to ``--events``."""
 
 EventHandler = Callable[[Event], None]
 
@@ -48,7 +140,7 @@ class EventLog:
         with self._lock:
             self.events.append(event)
             if self._file is not None:
-                self._file.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+                self._file.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
                 self._file.flush()
 
     def close(self) -> None:
@@ -59,6 +151,6 @@ class EventLog:
                 self._file = None
 
     def of_type(self, kind: str) -> list[Event]:
-        """All recorded events of one type, in order."""
+        """All recorded events of one type (``"say_start"``, ...), in order."""
         with self._lock:
             return [e for e in self.events if e.type == kind]

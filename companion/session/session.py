@@ -7,7 +7,7 @@ from typing import Callable
 
 from companion.recognition.commands import Command, CommandSet, Intent
 from companion.errors import UnknownNameError
-from companion.session.events import Event, EventHandler
+from companion.session.events import EventHandler, Heard
 from companion.session.player import PlayerState, RoutinePlayer
 from companion.routines.model import RoutineLibrary
 
@@ -49,8 +49,7 @@ class Session:
         if command is None:
             log.debug("not a command: %r", text)
             return None
-        self._on_event(Event(t, "heard", {"text": command.text, "intent": command.intent.value,
-                                          "slots": dict(command.slots)}))
+        self._on_event(Heard(t, command.text, command.intent.value, dict(command.slots)))
         log.info("heard %s", command.intent.value)
         log.debug("heard text %r", command.text)
         self.last_command = command

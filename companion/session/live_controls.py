@@ -1,0 +1,63 @@
+"""Live controls: the voice, its volume (softer/louder) and its pace (slower/faster)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion.audio.sounds import db_to_gain
+from companion.speech.voices import Voice
+
+VOLUME_STEP_DB = 3.0
+"""One "softer" or "louder"."""
+MIN_VOLUME_DB = -24.0
+"""Softest user volume, relative to the voice's own level under the cap."""
+DEFAULT_VOLUME_DB = -6.0
+"""Start here, so "louder" has room to go."""
+RATE_STEP = 1.15
+"""One "faster" multiplies the speaking rate by this; "slower" divides."""
+RATE_LIMITS = (0.6, 1.5)
+"""Slowest and fastest rate factor."""
+
+
+class LiveControls:
+    """Volume and pace as the listener set them, and the gain they give (render thread)."""
+
+    def __init__(self, cap: float, voice: Voice) -> None:
+        self.cap = cap
+        """Linear gain never to exceed."""
+        self.voice = voice
+        """The voice profile speaking now."""
+        self.volume_db = DEFAULT_VOLUME_DB
+        """User volume relative to the voice's level under the cap."""
+        self.rate = 1.0
+        """Speaking-rate factor (1 = the voice's own rate)."""
+        self._applied_gain = self.speech_gain()
+
+    def change_rate(self, factor: float) -> None:
+        """Multiply the rate by ``factor``, within :data:`RATE_LIMITS`."""
+        low, high = RATE_LIMITS
+        self.rate = min(high, max(low, self.rate * float(factor)))
+
+    def change_volume(self, step_db: float) -> None:
+        """Move the volume by ``step_db``, between :data:`MIN_VOLUME_DB` and the cap."""
+        self.volume_db = min(0.0, max(MIN_VOLUME_DB, self.volume_db + float(step_db)))
+
+    def speech_gain(self) -> float:
+        """Linear gain for speech at the current voice and volume."""
+        return self.cap * self.voice.volume * db_to_gain(self.volume_db)
+
+    def gain_ramp(self, n: int) -> np.ndarray:
+        """Speech gain for the next ``n`` frames, gliding to a new volume (no clicks)."""
+        target = self.speech_gain()
+        ramp = np.linspace(self._applied_gain, target, n, dtype=np.float32)
+        self._applied_gain = target
+        return ramp
+
+    def breath_scale(self) -> float:
+        """Breathing phases stretch when the user asks for slower."""
+        return 1.0 / self.rate
+
+    def say_seconds(self, text: str) -> float:
+        """A quick estimate of how long ``text`` takes to say (for planning only)."""
+        words = max(1, len(text.split()))
+        return words * 60.0 / (self.voice.rate * self.rate) + 0.4
