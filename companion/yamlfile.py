@@ -319,6 +319,9 @@ _DURATION = re.compile(
     r"^\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m)?"
     r"\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?\s*$")
 MAX_DURATION = 24 * 3600.0
+"""Longest duration any file may ask for (seconds)."""
+DURATION_PATTERN = _DURATION
+"""What a duration written as text looks like (at least one of the h, m, s parts present)."""
 
 
 def parse_duration(value: str) -> float | None:

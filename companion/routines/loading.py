@@ -5,34 +5,36 @@ Every mistake is a ConfigError at the file, line and column of the offending val
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
 from companion import yamlfile as yf
-from companion.routines.model import (CHIME_KINDS, Ambient, Ask, BreathCue, Breathe, Chime,
-                                      Include, Pause, Quiet, Repeat, Routine, Say, Step)
+from companion.routines import rules
+from companion.routines.model import (Ambient, Ask, BreathCue, Breathe, Chime, Include, Pause,
+                                      Quiet, Repeat, Routine, Say, Step)
+from companion.routines.rules import (ALIAS_PATTERN, NAME_PATTERN, ROUTINE_RULE, STEP_KINDS,
+                                      STEP_RULES, TOP_KEYS)
 
-NAME_PATTERN = yf.NAME_PATTERN
-ALIAS_PATTERN = re.compile(r"^[a-z]+(?:'[a-z]+)?(?: [a-z]+(?:'[a-z]+)?)*$")
-"""Aliases are spoken words: lowercase letters, single spaces, an apostrophe inside a word."""
-STEP_KINDS = ("say", "pause", "breathe", "ask", "quiet", "chime", "repeat", "routine")
-"""The key that names each kind of step."""
-TOP_KEYS = ("name", "title", "aliases", "description", "voice", "ambient", "steps")
-_SIBLINGS: dict[str, tuple[str, ...]] = {"ask": ("yes", "no", "silence", "timeout"),
-                                         "quiet": ("check_in",)}
-_BREATHE_KEYS = ("in", "hold", "out", "hold_out", "cycles", "cue")
-MAX_BREATH_PHASE = 20.0
-"""Longest single breathing phase (seconds) a file may ask for."""
+_SIBLINGS: dict[str, tuple[str, ...]] = {kind: tuple(rule.siblings)
+                                         for kind, rule in STEP_RULES.items() if rule.siblings}
+"""Keys allowed beside a step's own key (``yes:`` beside ``ask:``)."""
+
+
+def _fields(kind: str) -> rules.Fields:
+    """The mapping rule of a step kind whose value is a mapping (breathe, repeat)."""
+    rule = STEP_RULES[kind].value
+    assert isinstance(rule, rules.Fields)
+    return rule
+
 
 def routine_from_dict(data: Mapping[str, Any] | yf.Item, path: Path | None = None,
                       voice_names: Collection[str] | None = None) -> Routine:
     """Build a Routine from parsed data; ``voice_names`` (when given) are the known voices."""
     src = yf.Source(Path(path) if path is not None else None)
     top = yf.mapping(src, yf.from_plain(data), "a routine file", TOP_KEYS,
-                     required=("name", "steps"))
+                     required=ROUTINE_RULE.required)
     name = _name(src, top["name"], "name")
     title = yf.text(src, top["title"], "title") if "title" in top else _title_from(name)
     aliases = tuple(_alias(src, a) for a in yf.seq(src, top["aliases"], "aliases")) \
@@ -42,7 +44,7 @@ def routine_from_dict(data: Mapping[str, Any] | yf.Item, path: Path | None = Non
     voice = _voice(src, top["voice"], voice_names) if "voice" in top else None
     ambient = _enum(src, top["ambient"], "ambient", Ambient) if "ambient" in top \
         else Ambient.NONE
-    steps = _steps(src, top["steps"], "steps")
+    steps = _steps(src, top["steps"], "steps", non_empty=_non_empty(ROUTINE_RULE, "steps"))
     return Routine(name=name, title=title, steps=steps, aliases=aliases,
                    description=description, voice=voice, ambient=ambient, source=src.path)
 
@@ -96,6 +98,13 @@ def _steps(src: yf.Source, item: yf.Item, what: str, *, non_empty: bool = True
            ) -> tuple[Step, ...]:
     return tuple(_step(src, s) for s in yf.seq(src, item, what, non_empty=non_empty))
 
+def _non_empty(rule: rules.Fields | rules.StepRule, key: str) -> bool:
+    fields = rule.siblings if isinstance(rule, rules.StepRule) else rule.fields
+    steps = fields[key]
+    assert isinstance(steps, rules.Steps)
+    return steps.non_empty
+
+
 def _step(src: yf.Source, item: yf.Item) -> Step:
     if not isinstance(item.value, dict) or not item.value:
         raise src.error(item, "a step must be a mapping like 'say: Hello.' or 'pause: 5s', "
@@ -131,32 +140,36 @@ def _pause(src: yf.Source, item: yf.Item, fields: dict[str, yf.Item]) -> Pause:
 def _breathe(src: yf.Source, item: yf.Item, fields: dict[str, yf.Item]) -> Breathe:
     if item.value is None:
         return Breathe()
-    spec = yf.mapping(src, item, "'breathe'", _BREATHE_KEYS)
+    rule = _fields("breathe")
+    spec = yf.mapping(src, item, "'breathe'", tuple(rule.fields))
     default = Breathe()
 
-    def phase(key: str, fallback: float, allow_zero: bool) -> float:
+    def phase(key: str, fallback: float) -> float:
         if key not in spec:
             return fallback
-        seconds = yf.duration(src, spec[key], f"'{key}'", allow_zero=allow_zero)
-        if seconds > MAX_BREATH_PHASE:
+        limit = rule.fields[key]
+        assert isinstance(limit, rules.Duration)
+        seconds = yf.duration(src, spec[key], f"'{key}'", allow_zero=limit.allow_zero)
+        if seconds > limit.maximum:
             raise src.error(spec[key], f"'{key}' of {seconds:g} s is too long for one breath: "
-                                       f"keep each phase at {MAX_BREATH_PHASE:g} s or less")
+                                       f"keep each phase at {limit.maximum:g} s or less")
         return seconds
 
-    cycles = int(yf.number(src, spec["cycles"], "'cycles'", 1, 100, integer=True)) \
-        if "cycles" in spec else default.cycles
+    count = rule.fields["cycles"]
+    assert isinstance(count, rules.Count)
+    cycles = int(yf.number(src, spec["cycles"], "'cycles'", count.minimum, count.maximum,
+                           integer=True)) if "cycles" in spec else default.cycles
     cue = _enum(src, spec["cue"], "'cue'", BreathCue) if "cue" in spec else default.cue
-    return Breathe(inhale=phase("in", default.inhale, False),
-                   hold=phase("hold", default.hold, True),
-                   exhale=phase("out", default.exhale, False),
-                   hold_out=phase("hold_out", default.hold_out, True),
-                   cycles=cycles, cue=cue)
+    return Breathe(inhale=phase("in", default.inhale), hold=phase("hold", default.hold),
+                   exhale=phase("out", default.exhale),
+                   hold_out=phase("hold_out", default.hold_out), cycles=cycles, cue=cue)
 
 def _ask(src: yf.Source, item: yf.Item, fields: dict[str, yf.Item]) -> Ask:
     question = yf.text(src, item, "'ask'")
 
     def branch(key: str) -> tuple[Step, ...]:
-        return _steps(src, fields[key], f"'{key}'", non_empty=False) if key in fields else ()
+        return _steps(src, fields[key], f"'{key}'",
+                      non_empty=_non_empty(STEP_RULES["ask"], key)) if key in fields else ()
 
     timeout = yf.duration(src, fields["timeout"], "'timeout'") if "timeout" in fields \
         else Ask.timeout
@@ -167,8 +180,10 @@ def _quiet(src: yf.Source, item: yf.Item, fields: dict[str, yf.Item]) -> Quiet:
     seconds = yf.duration(src, item, "'quiet'")
     if "check_in" not in fields:
         return Quiet(seconds)
-    spec = yf.mapping(src, fields["check_in"], "'check_in'", ("every", "say"),
-                      required=("every", "say"))
+    check_in = STEP_RULES["quiet"].siblings["check_in"]
+    assert isinstance(check_in, rules.Fields)
+    spec = yf.mapping(src, fields["check_in"], "'check_in'", tuple(check_in.fields),
+                      required=check_in.required)
     every = yf.duration(src, spec["every"], "'every'")
     say = spec["say"]
     items = yf.seq(src, say, "'say'", non_empty=True) if isinstance(say.value, list) else [say]
@@ -179,19 +194,25 @@ def _chime(src: yf.Source, item: yf.Item, fields: dict[str, yf.Item]) -> Chime:
     if item.value is None:
         return Chime()
     kind = yf.text(src, item, "'chime'")
-    if kind not in CHIME_KINDS:
-        raise src.error(item, f"chime '{kind}' is not one of {', '.join(CHIME_KINDS)}"
-                              f"{yf.suggest(kind, CHIME_KINDS)}")
+    kinds = STEP_RULES["chime"].value
+    assert isinstance(kinds, rules.Choice)
+    if kind not in kinds.options:
+        raise src.error(item, f"chime '{kind}' is not one of {', '.join(kinds.options)}"
+                              f"{yf.suggest(kind, kinds.options)}")
     return Chime(kind)
 
 def _repeat(src: yf.Source, item: yf.Item, fields: dict[str, yf.Item]) -> Repeat:
-    spec = yf.mapping(src, item, "'repeat'", ("times", "for", "steps"), required=("steps",))
-    if ("times" in spec) == ("for" in spec):
+    rule = _fields("repeat")
+    spec = yf.mapping(src, item, "'repeat'", tuple(rule.fields), required=rule.required)
+    if sum(key in spec for key in rule.exactly_one) != 1:
         raise src.error(item, "'repeat' needs exactly one of 'times:' (a count) or 'for:' "
                               "(a duration)")
-    steps = _steps(src, spec["steps"], "'steps'")
+    steps = _steps(src, spec["steps"], "'steps'", non_empty=_non_empty(rule, "steps"))
     if "times" in spec:
-        times = int(yf.number(src, spec["times"], "'times'", 1, 1000, integer=True))
+        count = rule.fields["times"]
+        assert isinstance(count, rules.Count)
+        times = int(yf.number(src, spec["times"], "'times'", count.minimum, count.maximum,
+                              integer=True))
         return Repeat(steps, times=times)
     return Repeat(steps, seconds=yf.duration(src, spec["for"], "'for'"))
 

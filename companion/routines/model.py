@@ -127,6 +127,15 @@ class Include:
 Step = Union[Say, Pause, Breathe, Ask, Quiet, Chime, Repeat, Include]
 
 CHIME_KINDS = ("soft", "bell", "low")
+"""The chime sounds."""
+
+# --- limits a file may ask for (read by the loader and the schema through ``rules``) -------
+MAX_BREATH_PHASE = 20.0
+"""Longest single breathing phase (seconds)."""
+MIN_CYCLES, MAX_CYCLES = 1, 100
+"""How many breaths one ``breathe`` step may have."""
+MIN_REPEAT_TIMES, MAX_REPEAT_TIMES = 1, 1000
+"""How many rounds a ``repeat: {times: ...}`` may have."""
 
 
 @dataclass(frozen=True)
