@@ -136,8 +136,13 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
-def read_yaml(stream: IO[str] | IO[bytes] | str | bytes, path: Path | None = None) -> Item:
-    """Parse one YAML document into an ``Item`` tree with marks (ConfigError on any problem)."""
+def read_yaml(stream: IO[str] | IO[bytes] | str | bytes, path: Path | None = None, *,
+              allow_empty: bool = False) -> Item:
+    """Parse one YAML document into an ``Item`` tree with marks (ConfigError on any problem).
+
+    An empty file (nothing but comments) is a ConfigError, or ``Item(None)`` with
+    ``allow_empty``.
+    """
     raw = stream if isinstance(stream, (str, bytes)) else stream.read(MAX_BYTES + 1)
     if isinstance(raw, bytes):
         text = decode(raw, path)
@@ -150,6 +155,8 @@ def read_yaml(stream: IO[str] | IO[bytes] | str | bytes, path: Path | None = Non
     try:
         node = loader.get_single_node()
         if node is None:
+            if allow_empty:
+                return Item(None, 1, 1)
             raise ConfigError("file is empty", path, 1, 1)
         return _to_item(node, loader, Source(path))
     except yaml.MarkedYAMLError as exc:
@@ -319,6 +326,9 @@ _DURATION = re.compile(
     r"^\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m)?"
     r"\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?\s*$")
 MAX_DURATION = 24 * 3600.0
+"""Longest duration any file may ask for (seconds)."""
+DURATION_PATTERN = _DURATION
+"""What a duration written as text looks like (at least one of the h, m, s parts present)."""
 
 
 def parse_duration(value: str) -> float | None:

@@ -19,12 +19,10 @@ from companion.routines.model import (
     Pause,
     Quiet,
     Repeat,
-    RoutineLibrary,
     Say,
-    load_routine_file,
-    routine_from_dict,
-    routine_from_yaml,
 )
+from companion.routines.library import RoutineLibrary
+from companion.routines.loading import load_routine_file, routine_from_dict, routine_from_yaml
 
 FULL = """\
 name: wind-down

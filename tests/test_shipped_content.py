@@ -37,11 +37,11 @@ from companion.routines.model import (
     Quiet,
     Repeat,
     Routine,
-    RoutineLibrary,
     Say,
     Step,
     walk,
 )
+from companion.routines.library import RoutineLibrary
 from companion.routines.schema import routine_schema, schema_path
 from companion.routines.timing import estimate_seconds
 from companion.speech.voices import VoiceLibrary

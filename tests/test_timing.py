@@ -14,11 +14,11 @@ from companion.routines.model import (
     Quiet,
     Repeat,
     Routine,
-    RoutineLibrary,
     Say,
-    routine_from_yaml,
     walk,
 )
+from companion.routines.library import RoutineLibrary
+from companion.routines.loading import routine_from_yaml
 from companion.routines.timing import CHIME_SECONDS, MIN_QUIET_SECONDS, estimate_seconds, stretch_to_minutes
 
 

@@ -17,7 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import IO
 
-import yaml
 from hassil import Intents, recognize
 from hassil.expression import (
     Alternative, Expression, Group, ListReference, Permutation, RuleReference, Sentence,
@@ -25,6 +24,7 @@ from hassil.expression import (
 )
 from hassil.parse_expression import parse_sentence
 
+from companion import yamlfile as yf
 from companion.errors import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
@@ -137,27 +137,30 @@ class _Phrases:
     """(template, origin) pairs."""
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+def _error(msg: str, path: Path | str | None, item: yf.Item | None) -> ConfigError:
+    return yf.Source(Path(path) if path is not None else None).error(item, msg)
 
 
-def _error(msg: str, path: Path | str | None, node: yaml.Node | None) -> ConfigError:
-    line, col = _mark(node) if node is not None else (None, None)
-    return ConfigError(msg, path, line, col)
+def _key_error(msg: str, path: Path | str | None, item: yf.Item, key: str) -> ConfigError:
+    return yf.Source(Path(path) if path is not None else None).key_error(item, key, msg)
 
 
-def _scalar_list(node: yaml.Node, path: Path | str | None) -> list[tuple[str, yaml.Node]]:
-    if not isinstance(node, yaml.SequenceNode):
-        raise _error("expected a list of phrases", path, node)
-    out: list[tuple[str, yaml.Node]] = []
-    for item in node.value:
-        if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
-            raise _error("a phrase must be a non-empty string", path, item)
-        out.append((str(item.value), item))
+def _is_scalar(item: yf.Item) -> bool:
+    return not isinstance(item.value, (dict, list))
+
+
+def _scalar_list(item: yf.Item, path: Path | str | None) -> list[tuple[str, yf.Item]]:
+    if not isinstance(item.value, list):
+        raise _error("expected a list of phrases", path, item)
+    out: list[tuple[str, yf.Item]] = []
+    for phrase in item.value:
+        if not _is_scalar(phrase) or not str(phrase.text or "").strip():
+            raise _error("a phrase must be a non-empty string", path, phrase)
+        out.append((str(phrase.text), phrase))
     return out
 
 
-def _check_template(text: str, path: Path | str | None, node: yaml.Node) -> None:
+def _check_template(text: str, path: Path | str | None, node: yf.Item) -> None:
     try:
         sentence = parse_sentence(text)
     except Exception as exc:  # hassil raises several kinds of parse errors
@@ -175,64 +178,60 @@ def _walk_lists(expr: Expression) -> Iterator[str]:
             yield from _walk_lists(item)
 
 
-def _read_intents(stream: IO[str], path: Path | str | None
-                  ) -> tuple[dict[Intent, tuple[bool, list[tuple[str, yaml.Node]]]], bool]:
-    """Parse a commands YAML: {intent: (replace, [(template, node)])}, replace_all."""
-    try:
-        root = yaml.compose(stream)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(str(exc.problem or exc), path,
-                          mark.line + 1 if mark else None,
-                          mark.column + 1 if mark else None) from None
-    if root is None:
+def _read_intents(stream: IO[str] | IO[bytes], path: Path | str | None
+                  ) -> tuple[dict[Intent, tuple[bool, list[tuple[str, yf.Item]]]], bool]:
+    """Parse a commands YAML: {intent: (replace, [(template, item)])}, replace_all."""
+    root = yf.read_yaml(stream, Path(path) if path is not None else None, allow_empty=True)
+    if root.value is None:
         return {}, False
-    if not isinstance(root, yaml.MappingNode):
+    if not isinstance(root.value, dict):
         raise _error("expected a mapping with an 'intents' key", path, root)
-    result: dict[Intent, tuple[bool, list[tuple[str, yaml.Node]]]] = {}
+    result: dict[Intent, tuple[bool, list[tuple[str, yf.Item]]]] = {}
     replace_all = False
-    for key, value in root.value:
-        if key.value == "intents":
+    for key, value in root.value.items():
+        if key == "intents":
             result = _read_intent_map(value, path)
-        elif key.value == "replace":
+        elif key == "replace":
             replace_all = _read_bool(value, path)
-        elif key.value != "language":
-            raise _error(f"unknown key {key.value!r} (expected intents, replace)", path, key)
+        elif key != "language":
+            raise _key_error(f"unknown key {key!r} (expected intents, replace)", path, root, key)
     return result, replace_all
 
 
-def _read_bool(node: yaml.Node, path: Path | str | None) -> bool:
-    if not isinstance(node, yaml.ScalarNode) or node.value.lower() not in ("true", "false"):
-        raise _error("expected true or false", path, node)
-    return node.value.lower() == "true"
+def _read_bool(item: yf.Item, path: Path | str | None) -> bool:
+    if not _is_scalar(item) or str(item.text).lower() not in ("true", "false"):
+        raise _error("expected true or false", path, item)
+    return str(item.text).lower() == "true"
 
 
-def _read_intent_map(node: yaml.Node, path: Path | str | None
-                     ) -> dict[Intent, tuple[bool, list[tuple[str, yaml.Node]]]]:
-    if not isinstance(node, yaml.MappingNode):
-        raise _error("'intents' must map intent names to phrases", path, node)
+def _read_intent_map(item: yf.Item, path: Path | str | None
+                     ) -> dict[Intent, tuple[bool, list[tuple[str, yf.Item]]]]:
+    if not isinstance(item.value, dict):
+        raise _error("'intents' must map intent names to phrases", path, item)
     known = ", ".join(i.value for i in Intent)
-    out: dict[Intent, tuple[bool, list[tuple[str, yaml.Node]]]] = {}
-    for key, value in node.value:
+    out: dict[Intent, tuple[bool, list[tuple[str, yf.Item]]]] = {}
+    for key, value in item.value.items():
         try:
-            intent = Intent(str(key.value))
+            intent = Intent(key)
         except ValueError:
-            raise _error(f"unknown intent {key.value!r} (known: {known})", path, key) from None
+            raise _key_error(f"unknown intent {key!r} (known: {known})", path, item,
+                             key) from None
         replace = False
-        if isinstance(value, yaml.MappingNode):
-            phrases_node: yaml.Node | None = None
-            for k, v in value.value:
-                if k.value == "replace":
+        if isinstance(value.value, dict):
+            phrases_item: yf.Item | None = None
+            for k, v in value.value.items():
+                if k == "replace":
                     replace = _read_bool(v, path)
-                elif k.value == "phrases":
-                    phrases_node = v
+                elif k == "phrases":
+                    phrases_item = v
                 else:
-                    raise _error(f"unknown key {k.value!r} (expected phrases, replace)", path, k)
-            phrases = [] if phrases_node is None else _scalar_list(phrases_node, path)
+                    raise _key_error(f"unknown key {k!r} (expected phrases, replace)", path,
+                                     value, k)
+            phrases = [] if phrases_item is None else _scalar_list(phrases_item, path)
         else:
             phrases = _scalar_list(value, path)
-        for text, item in phrases:
-            _check_template(text, path, item)
+        for text, phrase in phrases:
+            _check_template(text, path, phrase)
         out[intent] = (replace, phrases)
     return out
 
@@ -310,15 +309,12 @@ class CommandSet:
         shipped, _ = _read_intents(io.StringIO(_shipped_yaml()), "commands_en.yaml")
         templates = {i: [(t, f"template {i.value}") for t, _ in p] for i, (_, p) in shipped.items()}
         if user_file is not None:
-            try:
-                text = Path(user_file).read_text("utf-8")
-            except OSError as exc:
-                raise ConfigError(f"cannot read commands file: {exc.strerror}", user_file) from None
-            templates = cls._merge(templates, io.StringIO(text), user_file)
+            data = yf.read_bytes(Path(user_file))
+            templates = cls._merge(templates, io.BytesIO(data), user_file)
         return cls(templates, routines, safewords)
 
     @staticmethod
-    def _merge(templates: dict[Intent, list[tuple[str, str]]], stream: IO[str],
+    def _merge(templates: dict[Intent, list[tuple[str, str]]], stream: IO[str] | IO[bytes],
                path: Path | str) -> dict[Intent, list[tuple[str, str]]]:
         user, replace_all = _read_intents(stream, path)
         merged = {} if replace_all else {i: list(t) for i, t in templates.items()}

@@ -1,143 +1,117 @@
 """The JSON Schema of routine files, for editors (``companion schema``).
 
-The loader in ``routines.py`` is what actually checks files (with plain messages and
-line numbers); this schema mirrors it so an editor can underline mistakes while typing.
-``tests/test_shipped_content.py`` checks every shipped routine against it.
+Written from ``rules``, the same table the loader reads, so the two cannot drift apart.
+The loader still does what JSON Schema cannot (``tests/test_routine_schema_agrees.py``
+lists these): that included routines and voices exist, names an alias shares, bounds on a
+duration written as text (25s as a breath phase), and YAML details (anchors, duplicate keys).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
+import string
+import sys
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from companion.routines.model import CHIME_KINDS, Ambient, BreathCue
+from companion import yamlfile as yf
+from companion.routines import rules
 
 log = logging.getLogger(__name__)
 
 SCHEMA_ID = "https://quiet-companion.invalid/routine.schema.json"
-DURATION_PATTERN = (r"^\s*(\d+(\.\d+)?\s*h)?\s*(\d+(\.\d+)?\s*m)?\s*(\d+(\.\d+)?\s*s?)?\s*$")
+DURATION_PATTERN = re.sub(r"\(\?P<\w+>", "(", yf.DURATION_PATTERN.pattern)
+"""The loader's duration pattern without Python-only named groups."""
+_DURATION_TEXT = ' Seconds, or text like "30s", "2m", "1m30s".'
 
 
-def _duration(description: str, minimum_exclusive: bool = True) -> dict[str, Any]:
-    number: dict[str, Any] = {"type": "number"}
-    number["exclusiveMinimum" if minimum_exclusive else "minimum"] = 0
-    return {"description": description + ' Seconds, or text like "30s", "2m", "1m30s".',
-            "anyOf": [number, {"type": "string", "pattern": DURATION_PATTERN,
-                               "minLength": 1}]}
+@functools.cache
+def _letters() -> str:
+    """A character class for what lowercases to a spoken letter (A-Z, the Kelvin sign...)."""
+    spoken = frozenset(c for c in string.ascii_lowercase if re.fullmatch(rules.SPOKEN_LETTER, c))
+    extra = "".join(chr(c) for c in range(128, sys.maxunicode + 1) if chr(c).lower() in spoken)
+    return "[" + rules.SPOKEN_LETTER[1:-1] + "A-Z" + re.escape(extra) + "]"
 
 
-def _text(description: str) -> dict[str, Any]:
-    return {"description": description, "type": "string", "minLength": 1}
+def _alias_pattern() -> str:
+    """ALIAS_PATTERN as the loader applies it: after lowercasing and joining words."""
+    word = rules.SPOKEN_WORD.replace(rules.SPOKEN_LETTER, _letters())
+    return rf"^\s*{word}(?:\s+{word})*\s*$"
 
 
-def _step_defs() -> dict[str, Any]:
-    steps_ref = {"$ref": "#/$defs/steps"}
-    one = {"type": "object", "additionalProperties": False}
-    return {
-        "say": {**one, "description": "Speak one sentence, or one picked from a list.",
-                "required": ["say"],
-                "properties": {"say": {"anyOf": [
-                    _text("The sentence."),
-                    {"type": "object", "additionalProperties": False, "required": ["any"],
-                     "properties": {"any": {"description": "Sentences to pick from (10 or "
-                                                           "more so it rarely repeats).",
-                                            "type": "array", "minItems": 1,
-                                            "items": _text("A sentence.")}}}]}}},
-        "pause": {**one, "required": ["pause"], "description": "Fixed silence.",
-                  "properties": {"pause": _duration("Length of the silence.")}},
-        "breathe": {**one, "required": ["breathe"], "description": "Paced breathing.",
-                    "properties": {"breathe": {
-                        "type": ["object", "null"], "additionalProperties": False,
-                        "properties": {
-                            "in": _duration("Breathing in."),
-                            "hold": _duration("Holding after breathing in (7 s or less "
-                                              "is kind).", minimum_exclusive=False),
-                            "out": _duration("Breathing out."),
-                            "hold_out": _duration("Resting after breathing out.",
-                                                  minimum_exclusive=False),
-                            "cycles": {"description": "How many breaths.", "type": "integer",
-                                       "minimum": 1, "maximum": 100},
-                            "cue": {"description": "How each phase is announced.",
-                                    "enum": [c.value for c in BreathCue]}}}}},
-        "ask": {**one, "required": ["ask"],
-                "description": "A yes/no question; silence is an answer too.",
-                "properties": {"ask": _text("The question."),
-                               "yes": {**steps_ref, "description": "Steps after a yes."},
-                               "no": {**steps_ref, "description": "Steps after a no."},
-                               "silence": {**steps_ref,
-                                           "description": "Steps when nothing is said."},
-                               "timeout": _duration("How long to wait for an answer "
-                                                    "(default 8 s).")}},
-        "quiet": {**one, "required": ["quiet"],
-                  "description": "Quiet presence; --minutes stretches it.",
-                  "properties": {"quiet": _duration("Length of the quiet stretch."),
-                                 "check_in": {
-                                     "type": "object", "additionalProperties": False,
-                                     "required": ["every", "say"],
-                                     "description": "A soft sign of presence now and then.",
-                                     "properties": {
-                                         "every": _duration("Time between check-ins "
-                                                            "(2 minutes or more is kind)."),
-                                         "say": {"anyOf": [_text("What is said."), {
-                                             "type": "array", "minItems": 1,
-                                             "items": _text("What is said.")}]}}}}},
-        "chime": {**one, "required": ["chime"], "description": "A soft generated chime.",
-                  "properties": {"chime": {"enum": [*CHIME_KINDS, None]}}},
-        "repeat": {**one, "required": ["repeat"], "description": "Repeat some steps.",
-                   "properties": {"repeat": {
-                       "type": "object", "additionalProperties": False,
-                       "required": ["steps"],
-                       "oneOf": [{"required": ["times"]}, {"required": ["for"]}],
-                       "properties": {
-                           "times": {"type": "integer", "minimum": 1, "maximum": 1000,
-                                     "description": "How many times."},
-                           "for": _duration("For how long (the last round finishes)."),
-                           "steps": {**steps_ref, "minItems": 1}}}}},
-        "routine": {**one, "required": ["routine"],
-                    "description": "Run another routine's steps here.",
-                    "properties": {"routine": {"type": "string",
-                                               "pattern": r"^[a-z0-9][a-z0-9-]*$",
-                                               "description": "Name of the routine."}}},
-    }
+def _rule(rule: rules.Rule) -> dict[str, Any]:
+    """The JSON Schema for one rule."""
+    if isinstance(rule, rules.Text):
+        # The loader takes a bare number or true/false as the text written (say: 42).
+        return {"description": rule.description,
+                "anyOf": [{"type": "string", "pattern": r"\S"},
+                          {"type": ["number", "boolean"]}]}
+    if isinstance(rule, rules.Name):
+        return {"description": rule.description, "type": "string",
+                "pattern": rules.NAME_PATTERN.pattern}
+    if isinstance(rule, rules.Alias):
+        return {"description": rule.description, "type": "string",
+                "pattern": _alias_pattern()}
+    if isinstance(rule, rules.Duration):
+        number: dict[str, Any] = {"type": "number", "maximum": rule.maximum}
+        number["minimum" if rule.allow_zero else "exclusiveMinimum"] = 0
+        text: list[dict[str, Any]] = [{"pattern": DURATION_PATTERN}, {"pattern": r"\d"}]
+        if not rule.allow_zero:
+            text.append({"pattern": "[1-9]"})  # some part is not zero
+        return {"description": rule.description + _DURATION_TEXT,
+                "anyOf": [number, {"type": "string", "allOf": text}]}
+    if isinstance(rule, rules.Count):
+        return {"description": rule.description, "type": "integer",
+                "minimum": rule.minimum, "maximum": rule.maximum}
+    if isinstance(rule, rules.Choice):
+        options: list[Any] = [*rule.options, *([None] if rule.allow_empty else [])]
+        return {"description": rule.description, "enum": options}
+    if isinstance(rule, rules.Steps):
+        return {"description": rule.description, "type": "array",
+                "items": {"$ref": "#/$defs/step"}, **({"minItems": 1} if rule.non_empty else {})}
+    if isinstance(rule, rules.ListOf):
+        return {"description": rule.description, "type": "array", "items": _rule(rule.item),
+                **({"minItems": 1} if rule.non_empty else {})}
+    if isinstance(rule, rules.AnyOf):
+        return {"anyOf": [_rule(option) for option in rule.options]}
+    return _object(rule.description, rule.fields, rule.required, rule.exactly_one,
+                   rule.allow_empty)
+
+
+def _object(description: str, fields: Any, required: Any = (), exactly_one: Any = (),
+            allow_empty: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "type": ["object", "null"] if allow_empty else "object",
+                           "additionalProperties": False,
+                           "properties": {key: _rule(r) for key, r in fields.items()}}
+    if required:
+        out["required"] = list(required)
+    if exactly_one:
+        out["oneOf"] = [{"required": [key]} for key in exactly_one]
+    return out
+
+
+def _step_def(kind: str, rule: rules.StepRule) -> dict[str, Any]:
+    return _object(rule.description, {kind: rule.value, **rule.siblings}, required=(kind,))
 
 
 def routine_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) for routine files."""
-    defs = _step_defs()
+    top = _rule(rules.ROUTINE_RULE)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "Quiet Companion routine",
-        "description": "A calm spoken routine: steps said, breathed and kept quiet, in order.",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["name", "steps"],
-        "properties": {
-            "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$",
-                     "description": "Identifier: lowercase letters, digits and dashes."},
-            "title": _text("Human title, e.g. Wind down."),
-            "aliases": {"type": "array", "description": "How a person says it aloud: "
-                                                        "lowercase words only.",
-                        "items": {"type": "string",
-                                  "pattern": r"^[a-z]+('[a-z]+)?( [a-z]+('[a-z]+)?)*$"}},
-            "description": _text("One sentence for `companion routines list`."),
-            "voice": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$",
-                      "description": "Voice profile name (see `companion voices list`)."},
-            "ambient": {"enum": [a.value for a in Ambient],
-                        "description": "A very low background sound."},
-            "steps": {"$ref": "#/$defs/steps", "minItems": 1},
-        },
+        **top,
         "$defs": {
-            "steps": {"type": "array", "description": "Steps, in order.",
-                      "items": {"$ref": "#/$defs/step"}},
-            "step": {"description": "One step: say, pause, breathe, ask, quiet, chime, "
-                                    "repeat or routine.",
-                     "oneOf": [{"$ref": f"#/$defs/{kind}"} for kind in defs]},
-            **defs,
+            "step": {"description": "One step: " + ", ".join(rules.STEP_KINDS) + ".",
+                     "oneOf": [{"$ref": f"#/$defs/{kind}"} for kind in rules.STEP_RULES]},
+            **{kind: _step_def(kind, rule) for kind, rule in rules.STEP_RULES.items()},
         },
     }
 

@@ -11,7 +11,7 @@ from companion.errors import ConfigError
 from companion.session.events import EventHandler
 from companion.session.player import RoutinePlayer
 from companion.config import shipped_dir
-from companion.routines.model import RoutineLibrary
+from companion.routines.library import RoutineLibrary
 from companion.speech.synthesis import Synthesizer
 from companion.speech.voices import Voice, VoiceLibrary
 

@@ -9,7 +9,7 @@ from companion.recognition.commands import Command, CommandSet, Intent
 from companion.errors import UnknownNameError
 from companion.session.events import EventHandler, Heard
 from companion.session.player import PlayerState, RoutinePlayer
-from companion.routines.model import RoutineLibrary
+from companion.routines.library import RoutineLibrary
 
 log = logging.getLogger(__name__)
 
