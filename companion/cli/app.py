@@ -185,7 +185,7 @@ def _open_wav_sink(path: Path, rate: int) -> "WavSink":
 
 
 def _play_live(player: "RoutinePlayer", device: str | None, title: str) -> int:
-    from companion.audio.devices import SoundDeviceSink
+    from companion.audio.device_streams import SoundDeviceSink
     from companion.session.player import PlayerState
     from companion.session.playback import RealtimeOutput
 

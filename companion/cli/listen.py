@@ -131,7 +131,7 @@ def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: Command
 
 def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: Any,
                  events: Any, voice: str | None) -> int:
-    from companion.audio.devices import SoundDeviceSink, SoundDeviceSource
+    from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
     from companion.cli.app import EXIT_INTERRUPTED, _sigterm_as_interrupt
     from companion.audio.echo_path import AlignedReference
     from companion.session.listening import LiveLoop
