@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from companion.audio.wav import INPUT_RATE, OUTPUT_RATE, AudioSink, AudioSource
-from companion.audio.devices import SoundDeviceSink, SoundDeviceSource, find_device, list_devices
+from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
+from companion.audio.devices import find_device, list_devices
+from companion.audio.stream import INPUT_RATE, OUTPUT_RATE, AudioSink, AudioSource
 from companion.errors import AudioDeviceError
 
 pytestmark = pytest.mark.audio

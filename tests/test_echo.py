@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.audio.wav import INPUT_RATE, read_wav, resample
+from companion.audio.resample import resample
+from companion.audio.stream import INPUT_RATE
+from companion.audio.wav import read_wav
 from companion.audio.echo import EchoCanceller, estimate_delay
 from tests.clips import room_echo
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.audio.wav import INPUT_RATE, OUTPUT_RATE, Resampler
+from companion.audio.resample import Resampler
+from companion.audio.stream import INPUT_RATE, OUTPUT_RATE
 from companion.audio.echo import EchoCanceller
 from companion.audio.echo_path import AlignedReference
 from companion.audio.sounds import chime

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from companion.audio.devices import SoundDeviceSink, SoundDeviceSource
+from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
 from companion.session.events import EventLog
 from companion.session.playback import RealtimeOutput
 from companion.session.player import RoutinePlayer

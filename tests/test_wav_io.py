@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.audio.wav import (CHUNK_BYTES, INPUT_RATE, AudioSink, AudioSource, Resampler,
-                             WavError, WavSink, WavSource, read_wav, resample)
+from companion.audio.resample import Resampler, resample
+from companion.audio.stream import CHUNK_BYTES, INPUT_RATE, AudioSink, AudioSource
+from companion.audio.wav import WavError, WavSink, WavSource, read_wav
 from companion.errors import CompanionError
 
 

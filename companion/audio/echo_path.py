@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.audio.wav import INPUT_RATE, Resampler
+from companion.audio.resample import Resampler
+from companion.audio.stream import INPUT_RATE
 from companion.audio.echo import correlation_lag
 
 log = logging.getLogger(__name__)

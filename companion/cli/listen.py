@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from companion.recognition.commands import CommandSet, RoutinePhrases
+from companion.cli.common import EXIT_INTERRUPTED, load_context, sigterm_as_interrupt
 from companion.errors import CompanionError
+from companion.recognition.commands import CommandSet, RoutinePhrases
 
 from companion.config import ENGINES
 
@@ -63,7 +64,6 @@ def build_recognizer(context: Any, engine: str | None, model: Path | None) -> tu
 def cmd_transcribe(args: argparse.Namespace) -> int:
     """Print each command heard in a WAV file (start, end, text, intent, slots)."""
     from companion.audio.wav import WavSource
-    from companion.cli.app import load_context
 
     context = load_context(args)
     source = WavSource(args.input)
@@ -84,7 +84,6 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_listen(args: argparse.Namespace) -> int:
     """Listen on the microphone (or a WAV file) and act on spoken commands."""
-    from companion.cli.app import load_context
     from companion.session.events import EventLog
     from companion.speech.synthesis import Pyttsx3Synthesizer
 
@@ -131,8 +130,7 @@ def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: Command
 
 def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: Any,
                  events: Any, voice: str | None) -> int:
-    from companion.audio.devices import SoundDeviceSink, SoundDeviceSource
-    from companion.cli.app import EXIT_INTERRUPTED, _sigterm_as_interrupt
+    from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
     from companion.audio.echo_path import AlignedReference
     from companion.session.listening import LiveLoop
     from companion.session.playback import RealtimeOutput
@@ -155,7 +153,7 @@ def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: An
         source.wait_ready(timeout=5.0)
         print("Listening. Say \"play aftercare\", \"what can I say\", or \"stop\". "
               "Ctrl-C quits.", file=sys.stderr, flush=True)
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             try:
                 loop.run()
             except KeyboardInterrupt:

@@ -15,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from companion.audio.wav import CHUNK_SAMPLES, INPUT_RATE, AudioSink, AudioSource, Resampler
+from companion.audio.resample import Resampler
+from companion.audio.stream import CHUNK_SAMPLES, INPUT_RATE, AudioSink, AudioSource
 from companion.audio.echo import EchoCanceller, EchoGate
 from companion.audio.echo_path import AlignedReference
 from companion.session.player import RoutinePlayer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from companion.audio.wav import AudioSink
+from companion.audio.stream import AudioSink
 from companion.session.player import PlayerState, RoutinePlayer
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,51 @@
+"""The ``voices`` subcommand (list, try)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from companion.cli.common import load_context
+from companion.cli.play import play_live, render_to_file
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``voices`` and its actions to the subcommand parser."""
+    voices = sub.add_parser("voices", help="list or try voice profiles")
+    vsub = voices.add_subparsers(dest="action", metavar="ACTION", required=True)
+    vsub.add_parser("list", help="every voice profile").set_defaults(handler=_cmd_voices_list)
+    try_ = vsub.add_parser("try", help="hear a voice say a sentence")
+    try_.add_argument("name")
+    try_.add_argument("--output", type=Path, default=None, help="write a WAV instead")
+    try_.set_defaults(handler=_cmd_voices_try)
+
+
+def _cmd_voices_list(args: argparse.Namespace) -> int:
+    context = load_context(args)
+    default = context.voice(None).name
+    for voice in context.voices.voices():
+        mark = "*" if voice.name == default else " "
+        print(f"{mark} {voice.name:<10} {voice.espeak_voice:<12} {voice.rate} wpm  "
+              f"{voice.description}")
+    return 0
+
+
+def _cmd_voices_try(args: argparse.Namespace) -> int:
+    from companion.routines.model import Routine, Say
+
+    context = load_context(args)
+    voice = context.voices.get(args.name)
+    sample = Routine(name="voice-sample", title=f"voice {voice.name}", steps=(
+        Say((f"Hello. This is the {voice.name} voice. I'm right here with you.",)),))
+    from companion.speech.synthesis import Pyttsx3Synthesizer
+
+    synth = Pyttsx3Synthesizer()
+    try:
+        player = context.player(synth, voice=voice.name)
+        player.start(sample, voice=voice.name)
+        if args.output is not None:
+            return render_to_file(player, args.output, sample.title)
+        return play_live(player, context.settings.output_device, sample.title)
+    finally:
+        synth.close()
