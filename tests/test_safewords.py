@@ -7,7 +7,11 @@ import pytest
 from companion.recognition import lexicon
 from companion.recognition.commands import CommandSet, Intent
 from companion.recognition.lexicon import (
-    PronunciationSource, guess_pronunciation, ipa_to_arpabet, non_rhotic, spelling_pronunciation,
+    PronunciationSource,
+    guess_pronunciation,
+    ipa_to_arpabet,
+    non_rhotic,
+    spelling_pronunciation,
     split_compound,
 )
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer

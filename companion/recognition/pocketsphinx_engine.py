@@ -11,6 +11,7 @@ from pathlib import Path
 from companion.errors import ModelError
 from companion.recognition.commands import CommandSet, Intent
 from companion.recognition.endpointing import EndpointerSettings
+from companion.recognition.frontend import FrontendSettings
 from companion.recognition.lexicon import (
     Pronunciation,
     PronunciationSource,
@@ -299,5 +300,7 @@ class PocketsphinxRecognizer(StreamingRecognizer):
 
     def __init__(self, commands: CommandSet,
                  endpointer: EndpointerSettings = EndpointerSettings(),
-                 rejection: RejectionSettings = RejectionSettings()) -> None:
-        super().__init__(commands, _PsDecoder(commands, rejection), endpointer)
+                 rejection: RejectionSettings = RejectionSettings(),
+                 frontend: FrontendSettings | None = None) -> None:
+        super().__init__(commands, _PsDecoder(commands, rejection), endpointer,
+                         frontend)

@@ -25,11 +25,14 @@ from companion.recognition.endpointing import (
     SampleClock,
     frame_db,
 )
-from companion.recognition.frontend import Dither
+from companion.recognition.frontend import Dither, FrontendSettings, NoiseSuppressor
 from companion.recognition.overlap import CompanionVoice, latest_voice
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
 
 _LOGGER = logging.getLogger(__name__)
+
+DEFAULT_FRONTEND = FrontendSettings()
+"""The front end every recogniser gets unless given another (see benchmarks/hearing.py)."""
 
 
 class DecodingEngine(Protocol):
@@ -54,9 +57,11 @@ class StreamingRecognizer:
     sample_rate = SAMPLE_RATE
 
     def __init__(self, commands: CommandSet, engine: DecodingEngine,
-                 settings: EndpointerSettings = EndpointerSettings()) -> None:
+                 settings: EndpointerSettings = EndpointerSettings(),
+                 frontend: FrontendSettings | None = None) -> None:
         self.commands = commands
         self.settings = settings
+        self.frontend = frontend if frontend is not None else DEFAULT_FRONTEND
         self._engine = engine
         self._stop_frames = max(1, round(settings.stop_hangover / FRAME_S))
         """Silent frames after which the running hypothesis is checked for a stop."""
@@ -71,6 +76,7 @@ class StreamingRecognizer:
         self._pending = b""
         self._vad = EnergyEndpointer(self.settings)
         self._dither = Dither()
+        self._suppress = NoiseSuppressor(self.frontend)
         self._preroll: deque[tuple[bytes, float]] = deque(
             maxlen=max(1, round(self.settings.preroll / FRAME_S)))
         """The last frames before an utterance, with their energies (dB)."""
@@ -126,7 +132,7 @@ class StreamingRecognizer:
 
     def _frame(self, raw: np.ndarray, learn: bool = True) -> Utterance | None:
         """One 20 ms frame; ``learn=False`` keeps it out of the noise floor (padding)."""
-        frame = self._dither(raw)
+        frame = self._dither(self._suppress(raw))
         pcm = frame.astype("<i2").tobytes()
         self._clock.samples += FRAME
         self._voiced_until[self._voice] = self._clock.samples
