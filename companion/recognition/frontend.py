@@ -39,6 +39,11 @@ class FrontendSettings:
     :class:`NoiseSuppressor`."""
     auto_gain: int = 0
     """WebRTC automatic gain target, dBFS below full scale (0: off), 0..31."""
+    suppress_above_db: float = 45.0
+    """The suppressed audio is used only while the room's noise floor (of the input, dB re
+    1 LSB²) is above this; in a quiet room the input goes on unchanged. A microphone's own
+    floor is about 34 dB (σ≈50 LSB); steady room noise 12 dB under speech is 55 dB and up.
+    Measured: suppression on clean commands cost 2 of 47, and this gate won them back."""
 
 
 class NoiseSuppressor:

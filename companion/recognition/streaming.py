@@ -31,8 +31,11 @@ from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utteran
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_FRONTEND = FrontendSettings()
-"""The front end every recogniser gets unless given another (see benchmarks/hearing.py)."""
+DEFAULT_FRONTEND = FrontendSettings(noise_suppression=2)
+"""The front end every recogniser gets unless given another. Chosen on the dev voices of
+``python -m benchmarks.hearing`` (commands right of 78, pink 12 / pink 6 / brown 12 / brown
+6 dB, stop recall of 60): off 62/53/22/15, 48; level 1 69/59/69/69, 57; level 2
+69/66/68/70, 59; level 3 68/68/63/67, 57. Held-out voices: see the hearing benchmark."""
 
 
 class DecodingEngine(Protocol):
@@ -77,6 +80,8 @@ class StreamingRecognizer:
         self._vad = EnergyEndpointer(self.settings)
         self._dither = Dither()
         self._suppress = NoiseSuppressor(self.frontend)
+        self._room = EnergyEndpointer(self.settings)
+        """Tracks the input's own noise floor (before suppression): the suppressor's gate."""
         self._preroll: deque[tuple[bytes, float]] = deque(
             maxlen=max(1, round(self.settings.preroll / FRAME_S)))
         """The last frames before an utterance, with their energies (dB)."""
@@ -132,7 +137,7 @@ class StreamingRecognizer:
 
     def _frame(self, raw: np.ndarray, learn: bool = True) -> Utterance | None:
         """One 20 ms frame; ``learn=False`` keeps it out of the noise floor (padding)."""
-        frame = self._dither(self._suppress(raw))
+        frame = self._dither(self._front(raw, learn))
         pcm = frame.astype("<i2").tobytes()
         self._clock.samples += FRAME
         self._voiced_until[self._voice] = self._clock.samples
@@ -143,6 +148,16 @@ class StreamingRecognizer:
             return None
         self._utt_levels.append(level)
         return self._active(pcm, speech)
+
+    def _front(self, raw: np.ndarray, learn: bool) -> np.ndarray:
+        """Noise suppression while the room is noisy (it always runs, to keep its noise
+        estimate current); the input as it is in a quiet room."""
+        if not self._suppress.active:
+            return raw
+        suppressed = self._suppress(raw)
+        if learn:
+            self._room.is_speech(frame_db(raw), False)
+        return suppressed if self._room.floor_db > self.frontend.suppress_above_db else raw
 
     def _idle(self, pcm: bytes, level: float, speech: bool) -> None:
         self._preroll.append((pcm, level))
