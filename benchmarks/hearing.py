@@ -125,15 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(c, s, k, snr, args.quick) for s in args.splits for c in args.configs
             for k, snr in CONDITIONS]
     with ProcessPoolExecutor(2) as pool:
-        rows = list(pool.map(score, *zip(*jobs)))
+        rows = list(pool.map(score, *zip(*jobs, strict=True)))
     conds = [f"{k} {snr:g} dB" for k, snr in CONDITIONS]
     print(f"{'split':5} {'front end':9} " + " ".join(f"{c:>13}" for c in conds)
           + f" {'stop recall':>12} {'false':>5}")
     for split in args.splits:
         for config in args.configs:
             mine = {r["cond"]: r for r in rows if r["split"] == split and r["config"] == config}
-            cells = [f"{mine[c]['right']:>3}/{mine[c]['n']:<3} {100 * mine[c]['right'] / mine[c]['n']:3.0f}%"
-                     for c in conds]
+            cells = [f"{mine[c]['right']:>3}/{mine[c]['n']:<3} "
+                     f"{100 * mine[c]['right'] / mine[c]['n']:3.0f}%" for c in conds]
             stops = sum(r["stops"] for r in mine.values())
             n_stops = sum(r["n_stops"] for r in mine.values())
             false = sum(r["false"] for r in mine.values())
