@@ -383,6 +383,11 @@ class CommandSet:
                           self._routines if Intent.PLAY in keep else (),
                           self._safewords if Intent.STOP in keep else ())
 
+    @property
+    def safewords(self) -> tuple[str, ...]:
+        """The safewords (normalised), each heard as stop."""
+        return self._safewords
+
     def is_stop(self, text: str) -> bool:
         """True when ``text`` is a stop command (including a safeword)."""
         cmd = self.parse(text)

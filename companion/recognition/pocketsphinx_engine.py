@@ -11,7 +11,14 @@ from pathlib import Path
 from companion.errors import ModelError
 from companion.recognition.commands import CommandSet, Intent
 from companion.recognition.endpointing import EndpointerSettings
-from companion.recognition.lexicon import british_pronunciation, pronounce_parts
+from companion.recognition.frontend import FrontendSettings
+from companion.recognition.lexicon import (
+    Pronunciation,
+    PronunciationSource,
+    british_pronunciation,
+    guess_pronunciation,
+    pronounce_parts,
+)
 from companion.recognition.overlap import CompanionVoice, listened_for
 from companion.recognition.pocketsphinx_rejection import (
     GARBAGE_WORDS,
@@ -89,19 +96,32 @@ class _PsDecoder:
 
     def _add_words(self, commands: CommandSet, model: Path) -> None:
         lookup = self.decoder.lookup_word
+        self.pronunciations: dict[str, Pronunciation] = {}
+        """Every grammar word's phones and where they came from (see :func:`safeword_report
+        <companion.recognition.safewords.safeword_report>`)."""
         missing: list[str] = []
         compounds: dict[str, list[str]] = {}
+        safewords = {w for s in commands.safewords for w in s.split()}
         for word, origin in commands.words().items():
-            if lookup(word):
+            found = lookup(word)
+            if found:
+                self.pronunciations[word] = Pronunciation(word, found,
+                                                          PronunciationSource.DICTIONARY)
                 continue
-            parts = pronounce_parts(word, lookup)
-            if parts is None:
+            parts = None if word in safewords else pronounce_parts(word, lookup)
+            guess = (Pronunciation(word, " ".join(parts), PronunciationSource.COMPOUND,
+                                   tuple(parts)) if parts
+                     else guess_pronunciation(word, lookup))
+            if guess is None:
                 missing.append(f"{word!r} ({origin})")
                 continue
-            phones = " ".join(parts)
-            compounds[word] = parts
-            _LOGGER.info("pocketsphinx: %r is not in the dictionary, using %s", word, phones)
-            self.decoder.add_word(word, phones, True)
+            self.pronunciations[word] = guess
+            compounds[word] = list(guess.parts) or [guess.phones]
+            _LOGGER.info("pocketsphinx: %r is not in the dictionary, using %s (%s)", word,
+                         guess.phones, guess.source.value)
+            self.decoder.add_word(word, guess.phones, True)
+            for variant in guess.variants:
+                self._add_variant(word, variant)
         self._add_british_variants(commands, compounds)
         if missing:
             raise ModelError("words missing from the pocketsphinx dictionary "
@@ -280,5 +300,7 @@ class PocketsphinxRecognizer(StreamingRecognizer):
 
     def __init__(self, commands: CommandSet,
                  endpointer: EndpointerSettings = EndpointerSettings(),
-                 rejection: RejectionSettings = RejectionSettings()) -> None:
-        super().__init__(commands, _PsDecoder(commands, rejection), endpointer)
+                 rejection: RejectionSettings = RejectionSettings(),
+                 frontend: FrontendSettings | None = None) -> None:
+        super().__init__(commands, _PsDecoder(commands, rejection), endpointer,
+                         frontend)

@@ -10,6 +10,7 @@ from pathlib import Path
 from companion.errors import ModelError
 from companion.recognition.commands import CommandSet
 from companion.recognition.endpointing import EndpointerSettings
+from companion.recognition.frontend import FrontendSettings
 from companion.recognition.overlap import CompanionVoice, listened_for
 from companion.recognition.streaming import StreamingRecognizer
 from companion.recognition.utterance import SAMPLE_RATE
@@ -145,5 +146,7 @@ class VoskRecognizer(StreamingRecognizer):
     """Vosk in grammar mode, loaded only from a model folder."""
 
     def __init__(self, commands: CommandSet, model_path: Path, strict: bool = False,
-                 endpointer: EndpointerSettings = EndpointerSettings()) -> None:
-        super().__init__(commands, _VoskEngine(commands, Path(model_path), strict), endpointer)
+                 endpointer: EndpointerSettings = EndpointerSettings(),
+                 frontend: FrontendSettings | None = None) -> None:
+        super().__init__(commands, _VoskEngine(commands, Path(model_path), strict), endpointer,
+                         frontend)
