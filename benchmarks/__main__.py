@@ -111,10 +111,10 @@ def live_figures(mode: Mode, child_env: dict[str, str]) -> list[Figure]:
 
 def throughput_figures(mode: Mode, child_env: dict[str, str]) -> list[Figure]:
     """tts_rtf, render_speedup, recognizer_rtf for each engine."""
-    from companion.session.context import Context
     from companion.cli.listen import command_set
-    from companion.recognition.factory import make_recognizer
     from companion.config import shipped_dir
+    from companion.recognition.factory import make_recognizer
+    from companion.session.context import Context
 
     context = Context.load(None)
     sentences = throughput.routine_sentences(shipped_dir("routines") / "aftercare.yaml")
@@ -153,9 +153,9 @@ def latency_figures(mode: Mode, child_env: dict[str, str]) -> list[Figure]:
 
 def accuracy_figures(mode: Mode) -> list[Figure]:
     """Intent accuracy (clean, noisy), stop recall, false commands per hour, interjections."""
-    from companion.session.context import Context
     from companion.cli.listen import command_set
     from companion.recognition.factory import make_recognizer
+    from companion.session.context import Context
 
     context = Context.load(None)
     commands = command_set(context)

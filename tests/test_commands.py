@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from companion.recognition.commands import CommandSet, Intent, RoutinePhrases, minute_words
 from companion.errors import ConfigError
+from companion.recognition.commands import CommandSet, Intent, RoutinePhrases, minute_words
 
 ROUTINES = [RoutinePhrases("wind-down", ("wind down", "bedtime")),
             RoutinePhrases("aftercare", ("aftercare",)),

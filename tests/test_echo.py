@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from companion.audio.echo import EchoCanceller, estimate_delay
 from companion.audio.resample import resample
 from companion.audio.stream import INPUT_RATE
 from companion.audio.wav import read_wav
-from companion.audio.echo import EchoCanceller, estimate_delay
 from tests.clips import room_echo
 
 SR = INPUT_RATE

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.audio.resample import Resampler
-from companion.audio.stream import INPUT_RATE, OUTPUT_RATE
 from companion.audio.echo import EchoCanceller
 from companion.audio.echo_path import AlignedReference
+from companion.audio.resample import Resampler
 from companion.audio.sounds import chime
+from companion.audio.stream import INPUT_RATE, OUTPUT_RATE
 from tests.clips import room_echo, speak
 
 SR = INPUT_RATE

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
+from companion.routines.model import Pause, Routine, Say
 from companion.session.events import EventLog
 from companion.session.playback import RealtimeOutput
 from companion.session.player import RoutinePlayer
-from companion.routines.model import Pause, Routine, Say
 from companion.speech.voices import Voice
 from tests.audio_checks import loud_spans
 

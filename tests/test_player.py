@@ -7,12 +7,21 @@ import random
 import numpy as np
 import pytest
 
-from companion.session.events import EventLog
-from companion.recognition.overlap import CompanionVoice
-from companion.session.player import DEFAULT_VOLUME_DB, VOLUME_STEP_DB, PlayerState, RoutinePlayer
-from companion.routines.model import (Ambient, Ask, Breathe, Chime, Include, Pause, Quiet, Routine,
-                                Say)
 from companion.audio.sounds import peak_dbfs, rms_dbfs
+from companion.recognition.overlap import CompanionVoice
+from companion.routines.model import (
+    Ambient,
+    Ask,
+    Breathe,
+    Chime,
+    Include,
+    Pause,
+    Quiet,
+    Routine,
+    Say,
+)
+from companion.session.events import EventLog
+from companion.session.player import DEFAULT_VOLUME_DB, VOLUME_STEP_DB, PlayerState, RoutinePlayer
 from companion.speech.voices import Voice
 from tests.audio_checks import loud_spans, silent_after
 

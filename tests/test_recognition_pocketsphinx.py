@@ -11,12 +11,25 @@ import numpy as np
 import pytest
 
 from companion.recognition.commands import CommandSet, Intent, RoutinePhrases
-from companion.recognition.overlap import CompanionVoice
 from companion.recognition.factory import make_recognizer
+from companion.recognition.overlap import CompanionVoice
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
 from companion.recognition.utterance import Utterance
-from tests.clips import (CHATTER, RATE, active_rms, add_floor, concat, have_espeak, load_wav,
-                         mix_pink, pad, pink_noise, silence, speak, stream)
+from tests.clips import (
+    CHATTER,
+    RATE,
+    active_rms,
+    add_floor,
+    concat,
+    have_espeak,
+    load_wav,
+    mix_pink,
+    pad,
+    pink_noise,
+    silence,
+    speak,
+    stream,
+)
 from tests.clips import testdata_recordings as recordings
 
 pytestmark = pytest.mark.skipif(not have_espeak(), reason="needs espeak-ng and sox")

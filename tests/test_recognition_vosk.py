@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from companion.recognition.commands import CommandSet, Intent, RoutinePhrases
 from companion.errors import ModelError
-from companion.recognition.overlap import CompanionVoice
+from companion.recognition.commands import CommandSet, Intent, RoutinePhrases
 from companion.recognition.factory import make_recognizer
+from companion.recognition.overlap import CompanionVoice
 from companion.recognition.vosk_engine import VoskRecognizer, find_vosk_model
 from tests.clips import add_floor, concat, have_espeak, pad, silence, speak, stream
 

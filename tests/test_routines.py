@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from companion.errors import ConfigError, UnknownNameError
 from companion.config import shipped_dir
+from companion.errors import ConfigError, UnknownNameError
+from companion.routines.library import RoutineLibrary
+from companion.routines.loading import load_routine_file, routine_from_dict, routine_from_yaml
 from companion.routines.model import (
     Ambient,
     Ask,
@@ -21,8 +23,6 @@ from companion.routines.model import (
     Repeat,
     Say,
 )
-from companion.routines.library import RoutineLibrary
-from companion.routines.loading import load_routine_file, routine_from_dict, routine_from_yaml
 
 FULL = """\
 name: wind-down

@@ -28,8 +28,8 @@ import jsonschema
 import pytest
 import yaml
 
-from companion.config import COMMAND_WORDS
-from companion.config import shipped_dir
+from companion.config import COMMAND_WORDS, shipped_dir
+from companion.routines.library import RoutineLibrary
 from companion.routines.model import (
     Ask,
     Breathe,
@@ -41,7 +41,6 @@ from companion.routines.model import (
     Step,
     walk,
 )
-from companion.routines.library import RoutineLibrary
 from companion.routines.schema import routine_schema, schema_path
 from companion.routines.timing import estimate_seconds
 from companion.speech.voices import VoiceLibrary

@@ -7,6 +7,8 @@ import io
 import pytest
 
 from companion.config import shipped_dir
+from companion.routines.library import RoutineLibrary
+from companion.routines.loading import routine_from_yaml
 from companion.routines.model import (
     Ask,
     Include,
@@ -17,9 +19,12 @@ from companion.routines.model import (
     Say,
     walk,
 )
-from companion.routines.library import RoutineLibrary
-from companion.routines.loading import routine_from_yaml
-from companion.routines.timing import CHIME_SECONDS, MIN_QUIET_SECONDS, estimate_seconds, stretch_to_minutes
+from companion.routines.timing import (
+    CHIME_SECONDS,
+    MIN_QUIET_SECONDS,
+    estimate_seconds,
+    stretch_to_minutes,
+)
 
 
 def say_seconds(text: str) -> float:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from companion.errors import ConfigError, UnknownNameError
 from companion.config import shipped_dir
+from companion.errors import ConfigError, UnknownNameError
 from companion.speech.voices import FALLBACK, Voice, VoiceLibrary, voice_from_dict, voice_from_yaml
 
 

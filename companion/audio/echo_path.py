@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from companion.audio.echo import correlation_lag
 from companion.audio.resample import Resampler
 from companion.audio.stream import INPUT_RATE
-from companion.audio.echo import correlation_lag
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import NoReturn
 
 from companion import __version__
 from companion.cli import devices, play, routines, voices
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line that says where to look."""
 
-    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 EXIT_INTERRUPTED = 130
 
 
-def load_context(args: argparse.Namespace, quiet_errors: bool = False) -> "Context":
+def load_context(args: argparse.Namespace, quiet_errors: bool = False) -> Context:
     """Settings, voices and routines; broken files are warned about, one line each."""
     from companion.session.context import Context
 

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from companion.cli.common import EXIT_INTERRUPTED, load_context, sigterm_as_interrupt
+from companion.config import ENGINES
 from companion.errors import CompanionError
 from companion.recognition.commands import CommandSet, RoutinePhrases
-
-from companion.config import ENGINES
 
 
 def add_listen_parsers(sub: Any) -> None:

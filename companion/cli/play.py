@@ -8,8 +8,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from companion.cli.common import (EXIT_INTERRUPTED, clock, load_context, positive_minutes,
-                                  sigterm_as_interrupt)
+from companion.cli.common import (
+    EXIT_INTERRUPTED,
+    clock,
+    load_context,
+    positive_minutes,
+    sigterm_as_interrupt,
+)
 from companion.errors import CompanionError
 
 if TYPE_CHECKING:
@@ -46,7 +51,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         synth.close()
 
 
-def render_to_file(player: "RoutinePlayer", path: Path, title: str) -> int:
+def render_to_file(player: RoutinePlayer, path: Path, title: str) -> int:
     """Render the started ``player`` into a WAV file, faster than real time."""
     from companion.session.playback import render_until_idle
 
@@ -61,7 +66,7 @@ def render_to_file(player: "RoutinePlayer", path: Path, title: str) -> int:
     return 0
 
 
-def _open_wav_sink(path: Path, rate: int) -> "WavSink":
+def _open_wav_sink(path: Path, rate: int) -> WavSink:
     from companion.audio.wav import WavSink
 
     try:
@@ -71,11 +76,11 @@ def _open_wav_sink(path: Path, rate: int) -> "WavSink":
                              "can write to") from None
 
 
-def play_live(player: "RoutinePlayer", device: str | None, title: str) -> int:
+def play_live(player: RoutinePlayer, device: str | None, title: str) -> int:
     """Play the started ``player`` on the speakers until it is done or Ctrl-C/SIGTERM."""
     from companion.audio.device_streams import SoundDeviceSink
-    from companion.session.player import PlayerState
     from companion.session.playback import RealtimeOutput
+    from companion.session.player import PlayerState
 
     sink = SoundDeviceSink(device, sample_rate=player.sample_rate)
     output = RealtimeOutput(player, sink)

@@ -44,7 +44,7 @@ def _cmd_routines_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_routines_check(args: argparse.Namespace) -> int:
-    from companion.routines.model import load_routine_file
+    from companion.routines.loading import load_routine_file
 
     context = load_context(args, quiet_errors=True)
     errors: list[ConfigError] = []

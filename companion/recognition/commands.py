@@ -19,7 +19,13 @@ from typing import IO
 
 from hassil import Intents, recognize
 from hassil.expression import (
-    Alternative, Expression, Group, ListReference, Permutation, RuleReference, Sentence,
+    Alternative,
+    Expression,
+    Group,
+    ListReference,
+    Permutation,
+    RuleReference,
+    Sentence,
     TextChunk,
 )
 from hassil.parse_expression import parse_sentence

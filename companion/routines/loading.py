@@ -12,10 +12,28 @@ from typing import IO, Any
 
 from companion import yamlfile as yf
 from companion.routines import rules
-from companion.routines.model import (Ambient, Ask, BreathCue, Breathe, Chime, Include, Pause,
-                                      Quiet, Repeat, Routine, Say, Step)
-from companion.routines.rules import (ALIAS_PATTERN, NAME_PATTERN, ROUTINE_RULE, STEP_KINDS,
-                                      STEP_RULES, TOP_KEYS)
+from companion.routines.model import (
+    Ambient,
+    Ask,
+    BreathCue,
+    Breathe,
+    Chime,
+    Include,
+    Pause,
+    Quiet,
+    Repeat,
+    Routine,
+    Say,
+    Step,
+)
+from companion.routines.rules import (
+    ALIAS_PATTERN,
+    NAME_PATTERN,
+    ROUTINE_RULE,
+    STEP_KINDS,
+    STEP_RULES,
+    TOP_KEYS,
+)
 
 _SIBLINGS: dict[str, tuple[str, ...]] = {kind: tuple(rule.siblings)
                                          for kind, rule in STEP_RULES.items() if rule.siblings}

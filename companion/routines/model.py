@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Union
+from typing import Union
 
 
 class BreathCue(str, Enum):
@@ -70,11 +70,11 @@ class Ask:
 
     question: str
     """What is asked."""
-    yes: tuple["Step", ...] = ()
+    yes: tuple[Step, ...] = ()
     """Steps after a yes."""
-    no: tuple["Step", ...] = ()
+    no: tuple[Step, ...] = ()
     """Steps after a no."""
-    silence: tuple["Step", ...] = ()
+    silence: tuple[Step, ...] = ()
     """Steps when nothing is answered before ``timeout``."""
     timeout: float = 8.0
     """Seconds to wait for an answer."""
@@ -104,7 +104,7 @@ class Chime:
 class Repeat:
     """Repeat some steps a number of times or for a duration."""
 
-    steps: tuple["Step", ...]
+    steps: tuple[Step, ...]
     """The steps to repeat."""
     times: int | None = None
     """How many times (or None)."""
@@ -181,14 +181,3 @@ def walk(steps: Sequence[Step]) -> Iterator[Step]:
 def includes(routine: Routine) -> list[Include]:
     """Every include step in ``routine``, nested ones too."""
     return [s for s in walk(routine.steps) if isinstance(s, Include)]
-
-
-def __getattr__(name: str) -> Any:
-    """``load_routine_file`` moved to ``loading``; ``cli/app.py`` still imports it from here.
-
-    Kept until the cli split lands (then its import line moves to ``loading`` and this goes).
-    """
-    if name == "load_routine_file":
-        from companion.routines.loading import load_routine_file
-        return load_routine_file
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from companion import yamlfile as yf
-from companion.routines.model import (CHIME_KINDS, MAX_BREATH_PHASE, MAX_CYCLES,
-                                      MAX_REPEAT_TIMES, MIN_CYCLES, MIN_REPEAT_TIMES, Ambient,
-                                      BreathCue)
+from companion.routines.model import (
+    CHIME_KINDS,
+    MAX_BREATH_PHASE,
+    MAX_CYCLES,
+    MAX_REPEAT_TIMES,
+    MIN_CYCLES,
+    MIN_REPEAT_TIMES,
+    Ambient,
+    BreathCue,
+)
 
 NAME_PATTERN = yf.NAME_PATTERN
 """Routine and voice names: lowercase letters, digits and dashes."""

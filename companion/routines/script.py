@@ -8,11 +8,23 @@ step yields :class:`Listen` and receives the answer (``"yes"``, ``"no"`` or None
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import Callable, Generator, Iterable, Protocol
+from typing import Protocol
 
-from companion.routines.model import (Ask, Breathe, BreathCue, Chime, Include, Pause, Quiet, Repeat,
-                                Routine, Say, Step)
+from companion.routines.model import (
+    Ask,
+    BreathCue,
+    Breathe,
+    Chime,
+    Include,
+    Pause,
+    Quiet,
+    Repeat,
+    Routine,
+    Say,
+    Step,
+)
 
 NO_CHECK_IN_SECONDS = 60.0
 """No check-in falls in the last minute of a quiet stretch (CONTENT-GUIDE)."""

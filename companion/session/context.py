@@ -6,12 +6,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.config import Settings, load_settings
+from companion.config import Settings, load_settings, shipped_dir
 from companion.errors import ConfigError
+from companion.routines.library import RoutineLibrary
 from companion.session.events import EventHandler
 from companion.session.player import RoutinePlayer
-from companion.config import shipped_dir
-from companion.routines.library import RoutineLibrary
 from companion.speech.synthesis import Synthesizer
 from companion.speech.voices import Voice, VoiceLibrary
 
@@ -30,7 +29,7 @@ class Context:
     """Shipped and user routines (user ones override by name)."""
 
     @classmethod
-    def load(cls, config: Path | None = None) -> "Context":
+    def load(cls, config: Path | None = None) -> Context:
         """Load settings, then voices, then routines (which may name voices)."""
         settings = load_settings(config)
         voices = VoiceLibrary.load([shipped_dir("voices"), settings.user_voices_dir])

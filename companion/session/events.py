@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import IO, Any, Callable, ClassVar, Mapping
+from typing import IO, Any, ClassVar
 
 from companion.errors import CompanionError
 

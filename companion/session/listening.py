@@ -11,18 +11,18 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from companion.audio.resample import Resampler
-from companion.audio.stream import CHUNK_SAMPLES, INPUT_RATE, AudioSink, AudioSource
 from companion.audio.echo import EchoCanceller, EchoGate
 from companion.audio.echo_path import AlignedReference
-from companion.session.player import RoutinePlayer
-from companion.recognition.utterance import Recognizer, Utterance
-from companion.session.session import Session
+from companion.audio.resample import Resampler
 from companion.audio.sounds import db_to_gain
+from companion.audio.stream import CHUNK_SAMPLES, INPUT_RATE, AudioSink, AudioSource
+from companion.recognition.utterance import Recognizer, Utterance
+from companion.session.player import RoutinePlayer
+from companion.session.session import Session
 
 log = logging.getLogger(__name__)
 

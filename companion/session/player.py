@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import queue
 import random
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import numpy as np
 
@@ -26,11 +26,23 @@ from companion.recognition.overlap import CompanionVoice, latest_voice
 from companion.routines.model import Routine
 from companion.routines.script import Speak
 from companion.session.events import EventHandler
-from companion.session.live_controls import (DEFAULT_VOLUME_DB, MIN_VOLUME_DB, RATE_LIMITS,
-                                             RATE_STEP, VOLUME_STEP_DB, LiveControls)
+from companion.session.live_controls import (
+    DEFAULT_VOLUME_DB,
+    MIN_VOLUME_DB,
+    RATE_LIMITS,
+    RATE_STEP,
+    VOLUME_STEP_DB,
+    LiveControls,
+)
 from companion.session.player_state import PlayerState, PlayerStatus
-from companion.session.timeline import (AMBIENT_DB, AMBIENT_DUCK_DB, CHIME_DB,
-                                        CLOSING_SECONDS, SPEECH_HEADROOM, Timeline)
+from companion.session.timeline import (
+    AMBIENT_DB,
+    AMBIENT_DUCK_DB,
+    CHIME_DB,
+    CLOSING_SECONDS,
+    SPEECH_HEADROOM,
+    Timeline,
+)
 from companion.session.transport import StartRequest, Transport
 from companion.speech.synthesis import Synthesizer
 from companion.speech.voices import Voice

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
-from companion.recognition.commands import Command, CommandSet, Intent
 from companion.errors import UnknownNameError
+from companion.recognition.commands import Command, CommandSet, Intent
+from companion.routines.library import RoutineLibrary
 from companion.session.events import EventHandler, Heard
 from companion.session.player import PlayerState, RoutinePlayer
-from companion.routines.library import RoutineLibrary
 
 log = logging.getLogger(__name__)
 

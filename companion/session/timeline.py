@@ -8,17 +8,16 @@ Only the render thread touches it (control actions run there, between blocks).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from companion.audio.sounds import FADE_SECONDS, NoiseBed, chime, db_to_gain
 from companion.recognition.overlap import CompanionVoice
 from companion.routines.model import Routine
-from companion.routines.script import Listen, Script, Segment, SkipStep, Silence, Speak, Tone
-from companion.session.events import (Event, EventHandler, RoutineEnd, SayEnd, SayStart,
-                                      StateChanged)
+from companion.routines.script import Listen, Script, Segment, Silence, SkipStep, Speak, Tone
+from companion.session.events import Event, EventHandler, RoutineEnd, SayEnd, SayStart, StateChanged
 from companion.session.live_controls import LiveControls
 from companion.session.player_state import PlayerState
 from companion.speech.synthesis import Synthesizer
@@ -52,7 +51,7 @@ class Cursor:
     announcement: bool = False
     """Said by the player itself (not part of the routine; "repeat" skips it)."""
 
-    def restarted(self) -> "Cursor":
+    def restarted(self) -> Cursor:
         """The same segment from its start (speech) or from here (silence, listening)."""
         if isinstance(self.segment, (Speak, Tone)):
             return Cursor(self.segment, self.pcm, self.length, announcement=self.announcement)

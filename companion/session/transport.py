@@ -7,8 +7,8 @@ the timeline out over 40 ms first, then change what plays.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from companion.audio.sounds import NoiseBed
 from companion.routines.model import Ambient, Routine

@@ -24,8 +24,8 @@ from typing import Protocol
 
 import numpy as np
 
-from companion.errors import ModelError
 from companion.audio.sounds import apply_edge_fades
+from companion.errors import ModelError
 from companion.speech.voices import Voice
 
 log = logging.getLogger(__name__)
