@@ -199,7 +199,8 @@ def _section(name: str, fn: Callable[[], list[Figure]], broken: list[str]) -> li
 
 def main(argv: list[str] | None = None) -> int:
     """Run the suite; print the table; write JSON if asked. 0 unless the suite broke."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced suite (CI), under 2 min")
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     parser.add_argument("--keep", action="store_true",

@@ -102,7 +102,8 @@ def command_clips(variants: int, noisy: bool) -> list[Clip]:
             speech = clips.speak(text, voice=voice, rate=rate)
             padded = clips.pad(speech)
             seed = 1000 * i + k
-            audio = (clips.mix_pink(padded, NOISE_SNR_DB, seed=seed, speech_rms=clips.active_rms(speech))
+            audio = (clips.mix_pink(padded, NOISE_SNR_DB, seed=seed,
+                                    speech_rms=clips.active_rms(speech))
                      if noisy else clips.add_floor(padded, seed=seed))
             out.append(Clip(audio, voice, text, intent, slots))
     return out
@@ -116,7 +117,8 @@ def stop_clips(noisy: bool) -> list[Clip]:
             speech = clips.speak("stop", voice=voice, rate=rate)
             seed = 77 + 10 * v + r
             padded = clips.pad(speech)
-            audio = (clips.mix_pink(padded, NOISE_SNR_DB, seed=seed, speech_rms=clips.active_rms(speech))
+            audio = (clips.mix_pink(padded, NOISE_SNR_DB, seed=seed,
+                                    speech_rms=clips.active_rms(speech))
                      if noisy else clips.add_floor(padded, seed=seed))
             out.append(Clip(audio, voice, "stop", "stop", {}))
     return out
@@ -139,7 +141,8 @@ def _loop(recordings: list[np.ndarray], seconds: float, group: str) -> Clip:
 def chatter(seconds_real: float, voices: Iterable[str]) -> list[Clip]:
     """Non-command speech: testdata recordings (looped) and espeak-ng chatter sentences."""
     real = {
-        "librivox": [clips.load_wav(p) for p in clips.testdata_recordings() if "librivox" in str(p)],
+        "librivox": [clips.load_wav(p) for p in clips.testdata_recordings()
+                     if "librivox" in str(p)],
         "cards": [clips.load_wav(p) for p in clips.testdata_recordings() if "cards" in str(p)],
         "testdata-raw": [np.fromfile(clips.TESTDATA / name, dtype="<i2")
                          for name in RAW_RECORDINGS if (clips.TESTDATA / name).exists()],

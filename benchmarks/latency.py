@@ -100,7 +100,8 @@ def _probe_scripts() -> tuple[list[sessions.Step], list[sessions.Step]]:
     return once, [*once, 2.0, "play aftercare"]
 
 
-def _probe(voice: str, rate: int, child_env: dict[str, str]) -> tuple[list[sessions.Step], sessions.Result]:
+def _probe(voice: str, rate: int,
+           child_env: dict[str, str]) -> tuple[list[sessions.Step], sessions.Result]:
     """The first probe script whose "play aftercare" is heard (else the last one tried)."""
     for script in _probe_scripts():
         res = sessions.run([*script, STOP_WINDOW_S[1] + 3], voice, rate,
@@ -121,8 +122,9 @@ def stop_latencies(plan: Plan, child_env: dict[str, str], pool: ThreadPoolExecut
         if len(prefix) > 2:
             problems.append(f"probe {voice}@{rate}: first 'play aftercare' unheard; said twice")
         if not points:
+            heard = [e["intent"] for e in probe.events if e["type"] == "heard"]
             problems.append(f"probe {voice}@{rate}: 'play aftercare' not answered with speech "
-                            f"(heard: {[e['intent'] for e in probe.events if e['type'] == 'heard']})")
+                            f"(heard: {heard})")
         for t in points:
             script = [*prefix, sessions.EndAt("stop", t), 2.5]
             jobs[(voice, rate, t)] = (probe, pool.submit(
@@ -153,7 +155,8 @@ def figures(prefix: str, samples: Samples, target_p50: float) -> list[Figure]:
         if not per_voice:  # nothing was answered: the figure is a miss, not a broken suite
             per_voice = {"none": math.inf}
         target = Target("<=", target_p50) if q == 50 else None
-        result.append(Figure(f"{prefix}_p{q}", percentile(samples.all(), q) if samples.all() else math.inf,
+        p = percentile(samples.all(), q) if samples.all() else math.inf
+        result.append(Figure(f"{prefix}_p{q}", p,
                              min(per_voice.values()), max(per_voice.values()), target,
                              len(per_voice), {"samples": len(samples.all()),
                                               "answered_ms": sorted(round(x) for x in samples.all()

@@ -99,7 +99,7 @@ def table(figures: list[Figure]) -> str:
               "-" if f.target is None else str(f.target),
               "-" if f.target is None else "pass" if f.ok else "MISS") for f in figures]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -64,7 +64,8 @@ class Result:
         return [e["t"] for e in self.events if e["type"] == "heard" and e["intent"] == intent]
 
 
-def build(script: list[Step], voice: str, rate: int, seed: int = 0) -> tuple[np.ndarray, list[Spoken]]:
+def build(script: list[Step], voice: str, rate: int,
+          seed: int = 0) -> tuple[np.ndarray, list[Spoken]]:
     """The input audio (16 kHz int16, with a faint microphone floor) and its phrases."""
     parts: list[np.ndarray] = []
     spoken: list[Spoken] = []
@@ -78,7 +79,8 @@ def build(script: list[Step], voice: str, rate: int, seed: int = 0) -> tuple[np.
             if isinstance(step, EndAt):
                 gap = round(step.t * clips.RATE) - len(audio) - n
                 if gap < 0:
-                    raise ValueError(f"{text!r} cannot end at {step.t} s: already at {n / clips.RATE} s")
+                    raise ValueError(f"{text!r} cannot end at {step.t} s: "
+                                     f"already at {n / clips.RATE} s")
                 parts.append(np.zeros(gap, dtype=np.int16))
                 n += gap
             spoken.append(Spoken(text, n / clips.RATE, (n + len(audio)) / clips.RATE))
@@ -96,7 +98,8 @@ def run(script: list[Step], voice: str, rate: int, name: str, child_env: dict[st
     """
     folder = env.workdir() / "sessions" / name
     folder.mkdir(parents=True, exist_ok=True)
-    pcm, spoken = build(script, voice, rate, seed=zlib.crc32(name.encode()) if seed is None else seed)
+    seed = zlib.crc32(name.encode()) if seed is None else seed
+    pcm, spoken = build(script, voice, rate, seed=seed)
     inp, out, ev = folder / "in.wav", folder / "out.wav", folder / "events.jsonl"
     clips.save_wav(inp, pcm)
     t0 = time.perf_counter()

@@ -47,7 +47,8 @@ class Item:
     """One value from a user file, with where it was written (1-based; None if unknown)."""
 
     value: Any
-    """``dict[str, Item]``, ``list[Item]``, or a constructed scalar (str, int, float, bool, None)."""
+    """``dict[str, Item]``, ``list[Item]``, or a constructed scalar (str, int, float, bool,
+    None)."""
     line: int | None = None
     """Line of the value."""
     column: int | None = None

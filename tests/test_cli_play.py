@@ -89,7 +89,8 @@ def test_bad_input_gives_one_clear_line_and_a_nonzero_exit(run_companion, args, 
 
 def test_a_broken_user_routine_is_reported_and_the_rest_still_play(run_companion,
                                                                     companion_env, tmp_path):
-    write_user_routine(companion_env, "broken", "name: broken\ntitle: Broken\nsteps:\n  - sing: la\n")
+    write_user_routine(companion_env, "broken",
+                       "name: broken\ntitle: Broken\nsteps:\n  - sing: la\n")
     check = run_companion("routines", "check")
     assert check.returncode == 2
     assert check.stderr.count("broken.yaml:4:5") == 1, check.stderr

@@ -55,8 +55,10 @@ def test_play(cs: CommandSet, text: str, slots: dict) -> None:
     assert cmd is not None and cmd.intent is Intent.PLAY and dict(cmd.slots) == slots
 
 
-@pytest.mark.parametrize("text", ["", "play", "stop by the shop tomorrow", "we could play something later",
-                                  "play wind down for zero minutes", "play wind down for a hundred and fifty minutes",
+@pytest.mark.parametrize("text", ["", "play", "stop by the shop tomorrow",
+                                  "we could play something later",
+                                  "play wind down for zero minutes",
+                                  "play wind down for a hundred and fifty minutes",
                                   "I think the aftercare went well"])
 def test_not_commands(cs: CommandSet, text: str) -> None:
     assert cs.parse(text) is None
@@ -91,10 +93,12 @@ def test_sentences_finite_and_parse(cs: CommandSet) -> None:
 
 def test_user_file_add_and_replace(tmp_path: Path) -> None:
     f = tmp_path / "commands.yaml"
-    f.write_text("intents:\n  stop:\n    replace: true\n    phrases: [halt]\n  pause: [one moment]\n")
+    f.write_text("intents:\n  stop:\n    replace: true\n    phrases: [halt]\n"
+                 "  pause: [one moment]\n")
     cs = CommandSet.load(ROUTINES, safewords=(), user_file=f)
     assert cs.is_stop("halt") and not cs.is_stop("stop")
-    assert cs.parse("one moment").intent is Intent.PAUSE and cs.parse("hold on").intent is Intent.PAUSE
+    assert cs.parse("one moment").intent is Intent.PAUSE
+    assert cs.parse("hold on").intent is Intent.PAUSE
     assert "halt" in cs.words() and "user file" in cs.words()["halt"]
 
 

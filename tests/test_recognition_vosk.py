@@ -16,7 +16,8 @@ from tests.clips import add_floor, concat, have_espeak, pad, silence, speak, str
 
 pytestmark = pytest.mark.skipif(not have_espeak(), reason="needs espeak-ng and sox")
 
-KO = "replace: true\nintents:\n  stop: [정지]\n  repeat: [다시]\n  softer: [조용히]\n  louder: [크게]\n"
+KO = ("replace: true\nintents:\n  stop: [정지]\n  repeat: [다시]\n  softer: [조용히]\n"
+      "  louder: [크게]\n")
 WANT = {"정지": Intent.STOP, "다시": Intent.REPEAT, "조용히": Intent.SOFTER, "크게": Intent.LOUDER}
 
 
@@ -98,10 +99,12 @@ def test_over_its_voice_only_what_changes_its_voice_is_taken(ko_more, word: str,
             assert intents == [intent]
 
 
-def test_missing_words_named(ko_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_words_named(ko_model: Path, tmp_path: Path,
+                             caplog: pytest.LogCaptureFixture) -> None:
     f = tmp_path / "ko.yaml"
     f.write_text(KO, encoding="utf-8")
-    commands = CommandSet.load([RoutinePhrases("aftercare", ("aftercare",))], safewords=(), user_file=f)
+    commands = CommandSet.load([RoutinePhrases("aftercare", ("aftercare",))], safewords=(),
+                               user_file=f)
     commands_play = CommandSet.load([RoutinePhrases("aftercare", ("aftercare",))], safewords=(),
                                     user_file=f)
     with pytest.raises(ModelError) as err:
@@ -111,10 +114,12 @@ def test_missing_words_named(ko_model: Path, tmp_path: Path, caplog: pytest.LogC
     del commands_play
 
 
-def test_missing_words_warned(ko_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_words_warned(ko_model: Path, tmp_path: Path,
+                              caplog: pytest.LogCaptureFixture) -> None:
     f = tmp_path / "ko.yaml"
     f.write_text(KO + "  play: [\"{routine}\"]\n", encoding="utf-8")
-    commands = CommandSet.load([RoutinePhrases("aftercare", ("aftercare",))], safewords=(), user_file=f)
+    commands = CommandSet.load([RoutinePhrases("aftercare", ("aftercare",))], safewords=(),
+                               user_file=f)
     with caplog.at_level(logging.WARNING, logger="companion.recognition.vosk_engine"):
         VoskRecognizer(commands, ko_model)
     assert "'aftercare' (routine aftercare alias 'aftercare')" in caplog.text

@@ -46,7 +46,8 @@ from companion.routines.timing import estimate_seconds
 from companion.speech.voices import VoiceLibrary
 
 CMUDICT = Path(__import__("pocketsphinx").__file__).parent / "model/en-us/cmudict-en-us.dict"
-COMMANDS_FILE = Path(__file__).resolve().parent.parent / "companion" / "recognition" / "commands_en.yaml"
+COMMANDS_FILE = (Path(__file__).resolve().parent.parent / "companion" / "recognition"
+                 / "commands_en.yaml")
 EXPECTED = {"aftercare", "wind-down", "quiet-presence", "affirmations", "breathing",
             "check-in", "after-a-hard-talk", "grounding"}
 COMMAND_PHRASES = {"hold on", "go on", "slow down", "speed up", "speak up", "that's enough",

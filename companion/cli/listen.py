@@ -46,11 +46,13 @@ def _engine_args(parser: argparse.ArgumentParser) -> None:
 def command_set(context: Any) -> CommandSet:
     """Spoken commands for every loaded routine, the safewords and the user's file."""
     phrases = [RoutinePhrases(r.name, tuple(dict.fromkeys(
-        (r.name.replace("-", " "), r.title.lower(), *r.aliases)))) for r in context.routines.routines()]
+        (r.name.replace("-", " "), r.title.lower(), *r.aliases))))
+        for r in context.routines.routines()]
     return CommandSet.load(phrases, context.settings.safewords, context.settings.commands_file)
 
 
-def build_recognizer(context: Any, engine: str | None, model: Path | None) -> tuple[Any, CommandSet]:
+def build_recognizer(context: Any, engine: str | None,
+                     model: Path | None) -> tuple[Any, CommandSet]:
     """The recogniser the user asked for, with its model loaded (before any microphone)."""
     from companion.recognition.factory import make_recognizer
 

@@ -350,7 +350,8 @@ class CommandSet:
             "language": "en",
             "intents": intents,
             "lists": {
-                "routine": {"values": [{"in": k, "out": v} for k, v in self._routine_values.items()]},
+                "routine": {"values": [{"in": k, "out": v}
+                                       for k, v in self._routine_values.items()]},
                 "minutes": {"values": [{"in": w, "out": n} for w, n in minute_words()]},
             },
         }
@@ -410,7 +411,7 @@ class CommandSet:
         """Every phrase fully expanded (finite: minutes 1..120 in words), no duplicates."""
         lists = self._lists()
         out: list[str] = []
-        for intent, sents in self._sentences.items():
+        for sents in self._sentences.values():
             for s in sents:
                 if self._usable(s):
                     out += [" ".join(seq) for seq in _expand(s.expression, lists)]
@@ -441,7 +442,7 @@ class CommandSet:
     def words(self) -> dict[str, str]:
         """Every grammar word → where it first came from (for missing-word reports)."""
         out: dict[str, str] = {}
-        for intent, ts in self._templates.items():
+        for ts in self._templates.values():
             for template, origin in ts:
                 sentence = parse_sentence(template)
                 for seq in _expand(sentence.expression, {"routine": [""], "minutes": [""]}):

@@ -279,7 +279,8 @@ class _PsDecoder:
         only a stop phrase that covers the speech is taken. Measured: en-gb "that's
         enough" went to garbage ("off see off") and was heard by this pass.
         """
-        if not self.rejection.stop_rescue_min_s <= speech_seconds <= self.rejection.stop_rescue_max_s:
+        rejection = self.rejection
+        if not rejection.stop_rescue_min_s <= speech_seconds <= rejection.stop_rescue_max_s:
             return None
         self._decode_whole(f"{self._grammar}-only", trailing_frames)
         text = self._accepted(speech_seconds, self.rejection.stop_rescue_min_coverage)

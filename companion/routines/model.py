@@ -9,7 +9,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Union
 
 
 class BreathCue(str, Enum):
@@ -124,7 +123,7 @@ class Include:
     """Column of the ``routine:`` value."""
 
 
-Step = Union[Say, Pause, Breathe, Ask, Quiet, Chime, Repeat, Include]
+Step = Say | Pause | Breathe | Ask | Quiet | Chime | Repeat | Include
 
 CHIME_KINDS = ("soft", "bell", "low")
 """The chime sounds."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 from companion import yamlfile as yf
 from companion.routines.model import (
@@ -119,7 +118,7 @@ class Fields:
     """Nothing at all (``breathe:``) is allowed and means all defaults."""
 
 
-Rule = Union[Text, Name, Alias, Duration, Count, Choice, Steps, ListOf, AnyOf, Fields]
+Rule = Text | Name | Alias | Duration | Count | Choice | Steps | ListOf | AnyOf | Fields
 
 
 @dataclass(frozen=True)

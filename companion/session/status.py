@@ -29,7 +29,8 @@ class StatusLine:
         parts = [status.state.value]
         if status.routine:
             parts.append(status.routine)
-            parts.append(f"{int(status.seconds_left // 60)}:{int(status.seconds_left % 60):02d} left")
+            minutes, seconds = divmod(int(status.seconds_left), 60)
+            parts.append(f"{minutes}:{seconds:02d} left")
         if status.saying:
             parts.append(f"saying \"{status.saying[:40]}\"")
         if self.session.last_command is not None:

@@ -216,7 +216,8 @@ def _read_complete_wav(path: Path, timeout: float = 2.0) -> np.ndarray:
             with wave.open(str(path), "rb") as w:
                 frames = w.readframes(w.getnframes())
             return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
-        except (FileNotFoundError, EOFError, wave.Error):
+        except (FileNotFoundError, EOFError, wave.Error) as exc:
             if time.monotonic() > deadline:
-                raise ModelError("espeak-ng produced no audio: check `espeak-ng \"hello\"` works")
+                raise ModelError("espeak-ng produced no audio: "
+                                 "check `espeak-ng \"hello\"` works") from exc
             time.sleep(0.005)
