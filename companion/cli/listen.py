@@ -74,10 +74,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         utterances += recognizer.accept(chunk)
     utterances += recognizer.flush()
     for u in utterances:
-        command = commands.parse(u.text)
         record = {"start": round(u.start, 3), "end": round(u.end, 3), "text": u.text,
-                  "intent": command.intent.value if command else None,
-                  "slots": dict(command.slots) if command else {}}
+                  "intent": u.command.intent.value, "slots": dict(u.command.slots)}
         print(json.dumps(record, ensure_ascii=False) if args.json
               else f"{u.start:7.2f} {u.end:7.2f}  {u.text}")
     return 0

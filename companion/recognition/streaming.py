@@ -299,4 +299,4 @@ class StreamingRecognizer:
         _LOGGER.debug("heard %r (%.2f) %.2f-%.2f decided %.2f", cmd.text, confidence,
                       start, end, now)
         return Utterance(start=round(start, 3), end=round(end, 3), text=cmd.text,
-                         confidence=confidence, decided=round(now, 3))
+                         confidence=confidence, command=cmd, decided=round(now, 3))

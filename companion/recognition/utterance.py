@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from companion.recognition.intents import Command
 from companion.recognition.overlap import CompanionVoice
 
 SAMPLE_RATE = 16000
@@ -26,6 +27,8 @@ class Utterance:
     """The words, normalised (a command phrase)."""
     confidence: float
     """0..1; higher is surer."""
+    command: Command
+    """What the words mean, parsed once by the recogniser (its ``text`` is ``text``)."""
     decided: float = -1.0
     """When the recogniser decided (>= ``end``); defaults to ``end``."""
 

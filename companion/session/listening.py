@@ -114,9 +114,9 @@ def run_on_file(source: AudioSource, recognizer: Recognizer, session: Session,
             mic = gate.process(canceller.process(heard, played), heard, played)
             last_played = played
         for utterance in recognizer.accept(float_to_pcm(mic)):
-            session.hear(utterance.text, _decision_time(utterance))
+            session.act_on(utterance.command, _decision_time(utterance))
     for utterance in recognizer.flush():
-        session.hear(utterance.text, _decision_time(utterance))
+        session.act_on(utterance.command, _decision_time(utterance))
     player.stop()
     for _ in range(FINAL_FADE_CHUNKS):
         block = player.render(out_per_chunk)
@@ -177,4 +177,5 @@ class LiveLoop:
             mic = self.gate.process(cleaned, heard, self._gate_reference(louder(played, newest)))
             self.recognizer.set_companion_voice(self.player.voicing(LIVE_VOICE_WINDOW_S))
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
-                self.session.hear(utterance.text, self.player.frames / self.player.sample_rate)
+                self.session.act_on(utterance.command,
+                                    self.player.frames / self.player.sample_rate)

@@ -44,11 +44,15 @@ class Session:
         self.last_command: Command | None = None
 
     def hear(self, text: str, t: float) -> Command | None:
-        """Act on one utterance heard at ``t``; returns the command, or None if it was none."""
+        """Act on words heard at ``t``; returns the command, or None if they were none."""
         command = self.commands.parse(text)
         if command is None:
             log.debug("not a command: %r", text)
             return None
+        return self.act_on(command, t)
+
+    def act_on(self, command: Command, t: float) -> Command:
+        """Act on a command the recogniser already parsed, heard at ``t``."""
         self._on_event(Heard(t, command.text, command.intent.value, dict(command.slots)))
         log.info("heard %s", command.intent.value)
         log.debug("heard text %r", command.text)
