@@ -131,18 +131,21 @@ def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: An
                  events: Any, voice: str | None) -> int:
     from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
     from companion.audio.echo_path import AlignedReference
+    from companion.cli.soundcheck import explained_device_errors
     from companion.session.listening import LiveLoop
     from companion.session.playback import RealtimeOutput
     from companion.session.session import Session
     from companion.session.status import StatusLine
 
     reference = AlignedReference(player.sample_rate)
-    sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate,
-                           observer=reference.push)
+    with explained_device_errors():
+        sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate,
+                               observer=reference.push)
     source = None
     output = None
     try:
-        source = SoundDeviceSource(context.settings.input_device)
+        with explained_device_errors():
+            source = SoundDeviceSource(context.settings.input_device)
         output = RealtimeOutput(player, sink)
         session = Session(commands, player, context.routines, on_event=events,
                           stop_now=output.stop_now, voice=voice)

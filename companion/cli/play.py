@@ -79,10 +79,12 @@ def _open_wav_sink(path: Path, rate: int) -> WavSink:
 def play_live(player: RoutinePlayer, device: str | None, title: str) -> int:
     """Play the started ``player`` on the speakers until it is done or Ctrl-C/SIGTERM."""
     from companion.audio.device_streams import SoundDeviceSink
+    from companion.cli.soundcheck import explained_device_errors
     from companion.session.playback import RealtimeOutput
     from companion.session.player import PlayerState
 
-    sink = SoundDeviceSink(device, sample_rate=player.sample_rate)
+    with explained_device_errors("output"):
+        sink = SoundDeviceSink(device, sample_rate=player.sample_rate)
     output = RealtimeOutput(player, sink)
     print(f"Playing {title}. Press Ctrl-C to stop.", file=sys.stderr)
     interrupted = False
