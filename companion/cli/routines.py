@@ -44,17 +44,18 @@ def _cmd_routines_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_routines_check(args: argparse.Namespace) -> int:
-    from companion.routines.loading import load_routine_file
+    from companion.config import shipped_dir
+    from companion.routines.library import RoutineLibrary
 
     context = load_context(args, quiet_errors=True)
     errors: list[ConfigError] = []
     if args.files:
+        dirs = [shipped_dir("routines"), context.settings.user_routines_dir]
+        errors = RoutineLibrary.check_files(dirs, args.files, context.voices.names())
+        broken = {e.path.resolve() for e in errors if e.path is not None}
         for path in args.files:
-            try:
-                load_routine_file(path, context.voices.names())
+            if Path(path).resolve() not in broken:
                 print(f"{path}: ok")
-            except ConfigError as exc:
-                errors.append(exc)
     else:
         errors = context.errors
         broken = f", {len(errors)} broken file(s) skipped" if errors else ""
