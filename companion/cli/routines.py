@@ -52,9 +52,9 @@ def _cmd_routines_check(args: argparse.Namespace) -> int:
     if args.files:
         dirs = [shipped_dir("routines"), context.settings.user_routines_dir]
         errors = RoutineLibrary.check_files(dirs, args.files, context.voices.names())
-        broken = {e.path.resolve() for e in errors if e.path is not None}
+        broken_paths = {e.path.resolve() for e in errors if e.path is not None}
         for path in args.files:
-            if Path(path).resolve() not in broken:
+            if Path(path).resolve() not in broken_paths:
                 print(f"{path}: ok")
     else:
         errors = context.errors
