@@ -26,15 +26,30 @@ def add_parsers(sub: Any) -> None:
     """Add ``play`` to the subcommand parser."""
     play = sub.add_parser("play", help="play a routine on the speakers or into a WAV file")
     play.add_argument("routine", help="routine name, title or alias (see `routines list`)")
-    play.add_argument("--minutes", type=positive_minutes, default=None,
-                      help="stretch the quiet parts so the routine lasts about N minutes")
+    play.add_argument("--minutes", type=_minutes, default=None, metavar="N",
+                      help="make the routine last N minutes, within 10%% (quiet stretches "
+                           "and repeats grow or shrink; speech never does); at most "
+                           f"{MAX_MINUTES // 60} hours ({MAX_MINUTES} minutes)")
     play.add_argument("--voice", default=None, help="voice profile (see `voices list`)")
     play.add_argument("--output", type=Path, default=None,
                       help="render into this WAV file, faster than real time")
     play.set_defaults(handler=_cmd_play)
 
 
+MAX_MINUTES = 360
+"""``--minutes`` is at most six hours (what a render to a file is allowed to take)."""
+
+
+def _minutes(value: str) -> float:
+    """``--minutes``: more than 0 and at most :data:`MAX_MINUTES`."""
+    minutes = positive_minutes(value)
+    if minutes > MAX_MINUTES:
+        raise argparse.ArgumentTypeError(f"--minutes is at most {MAX_MINUTES} (six hours)")
+    return minutes
+
+
 def _cmd_play(args: argparse.Namespace) -> int:
+    from companion.cli.minutes import fit
     from companion.speech.synthesis import Pyttsx3Synthesizer
 
     context = load_context(args)
@@ -42,8 +57,10 @@ def _cmd_play(args: argparse.Namespace) -> int:
     context.voice(args.voice)  # unknown voice: fail before any sound
     synth = Pyttsx3Synthesizer()
     try:
+        if args.minutes is not None:  # fitted here, by real speech lengths
+            routine = fit(context, synth, routine, args.minutes, args.voice)
         player = context.player(synth, voice=args.voice)
-        player.start(routine, args.minutes, args.voice)
+        player.start(routine, None, args.voice)
         if args.output is not None:
             return render_to_file(player, args.output, routine.title)
         return play_live(player, context.settings.output_device, routine.title)
