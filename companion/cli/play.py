@@ -70,10 +70,12 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 def render_to_file(player: RoutinePlayer, path: Path, title: str) -> int:
     """Render the started ``player`` into a WAV file, faster than real time."""
+    from companion.cli.progress import ProgressSink
     from companion.session.playback import render_until_idle
 
     began = time.perf_counter()
-    sink = _open_wav_sink(path, player.sample_rate)
+    sink = ProgressSink(_open_wav_sink(path, player.sample_rate), player.sample_rate,
+                        lambda: player.status().seconds_left, title)
     try:
         seconds = render_until_idle(player, sink)
     finally:
