@@ -84,7 +84,7 @@ def _doctor_settings(args: argparse.Namespace, state: dict[str, Any]) -> str:
     state["settings"] = settings
     where = str(path) if path.exists() else f"defaults (no {path})"
     return (f"{where}; voice {settings.voice or 'default'}, engine {settings.engine}, "
-            f"volume_cap_db {settings.volume_cap_db:g}")
+            f"volume_db {settings.volume_db:g}, volume_cap_db {settings.volume_cap_db:g}")
 
 
 def _doctor_files(state: dict[str, Any]) -> str:
@@ -157,9 +157,11 @@ def _doctor_voices(state: dict[str, Any]) -> str:
     synth.close()
     if silent:
         raise CompanionError("no sound from voice(s): " + ", ".join(silent))
-    default = context.voice()
-    return (f"{len(context.voices.names())} speak; default {default.name} "
-            f"({default.espeak_voice})")
+    from companion.audio.sounds import gain_to_db
+
+    levels = ", ".join(f"{v.name} {gain_to_db(v.volume):+.1f} dB"
+                       for v in context.voices.voices())
+    return f"{len(context.voices.names())} speak, default {context.voice().name}; {levels}"
 
 
 def _doctor_recognizer(state: dict[str, Any]) -> str:
