@@ -65,12 +65,16 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
                "pick a plain word the recogniser knows as safewords: in the settings"),
     ]
     failed = 0
-    for check in checks:
-        try:
-            print(f"ok    {check.name}: {check.run()}", flush=True)
-        except CompanionError as exc:
-            failed += 1
-            print(f"FAIL  {check.name}: {exc}\n      fix: {check.fix}", flush=True)
+    try:
+        for check in checks:
+            try:
+                print(f"ok    {check.name}: {check.run()}", flush=True)
+            except CompanionError as exc:
+                failed += 1
+                print(f"FAIL  {check.name}: {exc}\n      fix: {check.fix}", flush=True)
+    finally:
+        if "synth" in state:
+            state["synth"].close()
     print(f"{failed} problem(s) found" if failed else "everything is ready")
     return 1 if failed else 0
 
@@ -154,7 +158,6 @@ def _doctor_voices(state: dict[str, Any]) -> str:
     for voice in context.voices.voices():
         if len(synth.synthesize("hello", voice)) == 0:
             silent.append(f"{voice.name} ({voice.espeak_voice})")
-    synth.close()
     if silent:
         raise CompanionError("no sound from voice(s): " + ", ".join(silent))
     from companion.audio.sounds import gain_to_db

@@ -12,7 +12,6 @@ from companion.cli.common import (
     EXIT_INTERRUPTED,
     clock,
     load_context,
-    positive_minutes,
     sigterm_as_interrupt,
 )
 from companion.errors import CompanionError
@@ -42,7 +41,12 @@ MAX_MINUTES = 360
 
 def _minutes(value: str) -> float:
     """``--minutes``: more than 0 and at most :data:`MAX_MINUTES`."""
-    minutes = positive_minutes(value)
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number of minutes") from None
+    if not minutes > 0:
+        raise argparse.ArgumentTypeError("minutes must be more than 0")
     if minutes > MAX_MINUTES:
         raise argparse.ArgumentTypeError(f"--minutes is at most {MAX_MINUTES} (six hours)")
     return minutes
