@@ -48,6 +48,9 @@ class Settings:
     """Voice profile name, or None for the default profile."""
     volume_cap_db: float = -6.0
     """Loudest output level in dBFS (0 or below)."""
+    volume_db: float = 0.0
+    """How loud the voice is, in dB from its own level (-30 to 0); softer and louder move
+    from here, and it is always under ``volume_cap_db``."""
     output_device: str | None = None
     """Output device name (matched by name, never by index), or None for the default."""
     input_device: str | None = None
@@ -66,8 +69,9 @@ class Settings:
     """A user commands file (same shape as the shipped one), or None."""
 
 
-_KEYS = ("voice", "volume_cap_db", "output_device", "input_device", "user_routines_dir",
-         "user_voices_dir", "engine", "vosk_model", "safewords", "commands_file")
+_KEYS = ("voice", "volume_cap_db", "volume_db", "output_device", "input_device",
+         "user_routines_dir", "user_voices_dir", "engine", "vosk_model", "safewords",
+         "commands_file")
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -107,6 +111,8 @@ def settings_from_dict(data: dict[str, Any] | yf.Item, path: Path | None = None)
     if "volume_cap_db" in top:
         values["volume_cap_db"] = float(yf.number(src, top["volume_cap_db"], "volume_cap_db",
                                                   -60, 0))
+    if "volume_db" in top:
+        values["volume_db"] = float(yf.number(src, top["volume_db"], "volume_db", -30, 0))
     for key in ("user_routines_dir", "user_voices_dir", "vosk_model", "commands_file"):
         if key in top and top[key].value is not None:
             values[key] = _path(src, top[key], key, base)

@@ -24,6 +24,7 @@ import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
 
 from companion.errors import ConfigError
+from companion.yaml_errors import plain_yaml_problem
 
 MAX_BYTES = 256 * 1024
 """Largest user file we read."""
@@ -161,28 +162,14 @@ def read_yaml(stream: IO[str] | IO[bytes] | str | bytes, path: Path | None = Non
             raise ConfigError("file is empty", path, 1, 1)
         return _to_item(node, loader, Source(path))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or "not valid YAML"
-        if problem.startswith("but found another document"):
-            problem = "only one YAML document per file: remove the '---' line"
+        message, mark = plain_yaml_problem(exc, text)
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
-        raise ConfigError(_plain_yaml_problem(problem), path, line, column) from None
+        raise ConfigError(message, path, line, column) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", path) from None
     finally:
         loader.dispose()
-
-
-def _plain_yaml_problem(problem: str) -> str:
-    """PyYAML's problem text, with a hint for the usual mistakes."""
-    if "mapping values are not allowed" in problem:
-        return "a ':' where it does not belong: put quotes around text that contains ': '"
-    if "found character '\\t'" in problem:
-        return "a tab character: indent with spaces only"
-    if "could not find expected ':'" in problem:
-        return "expected 'key: value' here: check the indentation and quotes"
-    return problem
 
 
 def _to_item(node: yaml.Node, loader: yaml.SafeLoader, src: Source) -> Item:

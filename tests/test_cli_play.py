@@ -97,7 +97,7 @@ def test_a_broken_user_routine_is_reported_and_the_rest_still_play(run_companion
     listed = run_companion("routines", "list")
     assert listed.returncode == 0 and "aftercare" in listed.stdout
     assert listed.stderr.count("broken.yaml:4:5") == 1, listed.stderr
-    played = run_companion("play", "breathing", "--minutes", "1", "--output", tmp_path / "b.wav")
+    played = run_companion("play", "breathing", "--minutes", "4", "--output", tmp_path / "b.wav")
     assert played.returncode == 0, played.stderr
 
 

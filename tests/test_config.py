@@ -74,9 +74,10 @@ def test_empty_or_comment_only_file_gives_defaults() -> None:
 @pytest.mark.parametrize("text, message", [
     ("volume_cap_db: 3\n", "c.yaml:1:16: volume_cap_db must be between -60 and 0, not 3"),
     ("volume: -6\n", ("c.yaml:1:1: unknown key 'volume' in the settings file (did you mean "
-                     "'volume_cap_db'?); allowed keys: "
-                     "voice, volume_cap_db, output_device, input_device, user_routines_dir, "
-                     "user_voices_dir, engine, vosk_model, safewords, commands_file")),
+                     "'volume_db'?); allowed keys: "
+                     "voice, volume_cap_db, volume_db, output_device, input_device, "
+                     "user_routines_dir, user_voices_dir, engine, vosk_model, safewords, "
+                     "commands_file")),
     ("engine: voks\n", ("c.yaml:1:9: engine 'voks' is not one of auto, pocketsphinx, vosk "
                        "(did you mean 'vosk'?)")),
     ("voice: gentle\nsafewords: [red, two words]\n",
@@ -91,3 +92,14 @@ def test_settings_mistakes(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         settings_from_yaml(text, Path("c.yaml"))
     assert str(info.value) == message
+
+
+def test_volume_db_is_read_and_checked() -> None:
+    from companion.config import settings_from_yaml
+    from companion.errors import ConfigError
+
+    assert settings_from_yaml("volume_db: -9\n").volume_db == -9.0
+    assert settings_from_yaml("voice: warm\n").volume_db == 0.0
+    with pytest.raises(ConfigError) as err:
+        settings_from_yaml("volume_db: 6\n", Path("c.yaml"))
+    assert str(err.value).startswith("c.yaml:1:12: volume_db")

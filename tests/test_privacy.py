@@ -27,7 +27,7 @@ def test_the_audit_hook_refuses_ip_sockets_but_not_local_ones():
 def test_play_in_process_opens_no_ip_socket(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     before = len(privacy.refused)
-    code = cli.main(["play", "breathing", "--minutes", "1", "--output", str(tmp_path / "b.wav")])
+    code = cli.main(["play", "breathing", "--minutes", "4", "--output", str(tmp_path / "b.wav")])
     assert code == 0
     assert privacy.refused[before:] == []
 
@@ -36,7 +36,7 @@ def test_play_works_with_no_network_at_all(tmp_path, companion_env):
     """In a network namespace with only a down loopback, nothing can leave the machine."""
     out = tmp_path / "w.wav"
     result = subprocess.run(["unshare", "-rn", sys.executable, "-m", "companion", "play",
-                             "wind-down", "--minutes", "2", "--output", str(out)],
+                             "wind-down", "--minutes", "3", "--output", str(out)],
                             capture_output=True, text=True, env=companion_env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert out.stat().st_size > 100_000

@@ -150,3 +150,56 @@ def test_every_shipped_routine_stretches_to_5_and_20_minutes() -> None:
                 assert got == pytest.approx(minutes * 60, rel=0.01), r.name
             else:
                 assert got <= estimate_seconds(r.steps, lib.lookup, say_seconds), r.name
+
+
+def test_too_long_with_quiet_at_its_floor_trims_repeats_breaths_and_pauses() -> None:
+    r = routine("""\
+name: t
+steps:
+  - say: hello there
+  - breathe: {in: 4, out: 6, cycles: 10}
+  - pause: 20s
+  - repeat: {times: 6, steps: [{say: one more}, {pause: 5}]}
+  - quiet: 1m
+  - say: goodbye
+""")
+    before = estimate_seconds(r.steps, no_lookup, say_seconds)  # 2+100+20+42+60+1 = 225
+    fitted = stretch_to_minutes(r, 1.5, no_lookup, say_seconds)
+    after = estimate_seconds(fitted.steps, no_lookup, say_seconds)
+    assert before == pytest.approx(225)
+    assert after == pytest.approx(90, rel=0.10)
+    says = [s for s in walk(fitted.steps) if isinstance(s, Say)]
+    assert says == [s for s in walk(r.steps) if isinstance(s, Say)]  # speech never cut
+
+
+def test_no_quiet_and_too_short_repeats_more() -> None:
+    r = routine("name: t\nsteps:\n  - say: hi\n"
+                "  - repeat: {times: 2, steps: [{say: breathe now}, {pause: 8}]}\n")
+    fitted = stretch_to_minutes(r, 2, no_lookup, say_seconds)
+    assert estimate_seconds(fitted.steps, no_lookup, say_seconds) == pytest.approx(120, rel=0.1)
+
+
+def test_minutes_range_says_what_a_routine_can_take() -> None:
+    from companion.routines.timing import minutes_range
+
+    fixed = routine("name: t\nsteps: [{say: one two three}, {pause: 57}]\n")
+    low, high = minutes_range(fixed, no_lookup, say_seconds)
+    assert low < 1.0 < high < 1.1  # 60 s, pauses trim to 1 s: 4 s .. 60 s
+    assert low == pytest.approx(4 / 60 / 1.05)
+    stretchy = routine("name: t\nsteps: [{say: hi}, {quiet: 1m}]\n")
+    assert minutes_range(stretchy, no_lookup, say_seconds)[1] == float("inf")
+
+
+def test_every_shipped_routine_lands_within_ten_percent_of_what_its_range_allows() -> None:
+    from companion.routines.timing import minutes_range
+
+    lib = RoutineLibrary.load([shipped_dir("routines")])
+    for r in lib.routines():
+        low, _ = minutes_range(r, lib.lookup, say_seconds)
+        for minutes in (max(low, 0.5) * 1.05, 7, 45):
+            if minutes < low:
+                continue
+            got = estimate_seconds(stretch_to_minutes(r, minutes, lib.lookup,
+                                                      say_seconds).steps, lib.lookup,
+                                   say_seconds)
+            assert got == pytest.approx(minutes * 60, rel=0.10), (r.name, minutes)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from companion import __version__
-from companion.cli import devices, play, routines, voices
+from companion.cli import devices, play, routines, service, voices
 from companion.cli.common import EXIT_INTERRUPTED
 from companion.errors import CompanionError
 
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     routines.add_parsers(sub)
     voices.add_parsers(sub)
     devices.add_parsers(sub)
+    service.add_parsers(sub)
     routines.add_schema_parser(sub)
     return parser
 

@@ -67,8 +67,11 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from companion.audio.wav import WavSource
 
     context = load_context(args)
+    from companion.cli.leadin import LeadInRecognizer, lead_in_for
+
     source = WavSource(args.input)
     recognizer, commands = build_recognizer(context, args.engine, args.model)
+    recognizer = LeadInRecognizer(recognizer, lead_in_for(args.input))
     utterances = []
     while (chunk := source.read()) is not None:
         utterances += recognizer.accept(chunk)
@@ -78,6 +81,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
                   "intent": u.command.intent.value, "slots": dict(u.command.slots)}
         print(json.dumps(record, ensure_ascii=False) if args.json
               else f"{u.start:7.2f} {u.end:7.2f}  {u.text}")
+    if not utterances:
+        print(f"heard nothing in {source.duration:.1f} s of audio", file=sys.stderr)
     return 0
 
 
@@ -106,6 +111,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: CommandSet,
                     player: Any, context: Any, events: Any) -> int:
     from companion.audio.wav import WavSink, WavSource
+    from companion.cli.leadin import LeadInRecognizer, lead_in_for
     from companion.session.listening import run_on_file
     from companion.session.session import Session
 
@@ -118,12 +124,14 @@ def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: Command
         except OSError as exc:
             raise CompanionError(f"cannot write {args.output}: {exc.strerror}") from None
     try:
-        run_on_file(source, recognizer, session, player, sink, args.echo_db)
+        heard_from_0 = LeadInRecognizer(recognizer, lead_in_for(args.input))
+        run_on_file(source, heard_from_0, session, player, sink, args.echo_db)
     finally:
         if sink is not None:
             sink.close()
     heard = len(events.of_type("heard"))
-    print(f"heard {heard} command(s) in {source.duration:.1f} s of audio", file=sys.stderr)
+    print(f"heard {f'{heard} command(s)' if heard else 'nothing'} in {source.duration:.1f} s "
+          "of audio", file=sys.stderr)
     return 0
 
 
@@ -131,18 +139,21 @@ def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: An
                  events: Any, voice: str | None) -> int:
     from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
     from companion.audio.echo_path import AlignedReference
+    from companion.cli.soundcheck import explained_device_errors
     from companion.session.listening import LiveLoop
     from companion.session.playback import RealtimeOutput
     from companion.session.session import Session
     from companion.session.status import StatusLine
 
     reference = AlignedReference(player.sample_rate)
-    sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate,
-                           observer=reference.push)
+    with explained_device_errors():
+        sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate,
+                               observer=reference.push)
     source = None
     output = None
     try:
-        source = SoundDeviceSource(context.settings.input_device)
+        with explained_device_errors():
+            source = SoundDeviceSource(context.settings.input_device)
         output = RealtimeOutput(player, sink)
         session = Session(commands, player, context.routines, on_event=events,
                           stop_now=output.stop_now, voice=voice)

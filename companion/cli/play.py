@@ -12,7 +12,6 @@ from companion.cli.common import (
     EXIT_INTERRUPTED,
     clock,
     load_context,
-    positive_minutes,
     sigterm_as_interrupt,
 )
 from companion.errors import CompanionError
@@ -26,15 +25,35 @@ def add_parsers(sub: Any) -> None:
     """Add ``play`` to the subcommand parser."""
     play = sub.add_parser("play", help="play a routine on the speakers or into a WAV file")
     play.add_argument("routine", help="routine name, title or alias (see `routines list`)")
-    play.add_argument("--minutes", type=positive_minutes, default=None,
-                      help="stretch the quiet parts so the routine lasts about N minutes")
+    play.add_argument("--minutes", type=_minutes, default=None, metavar="N",
+                      help="make the routine last N minutes, within 10%% (quiet stretches "
+                           "and repeats grow or shrink; speech never does); at most "
+                           f"{MAX_MINUTES // 60} hours ({MAX_MINUTES} minutes)")
     play.add_argument("--voice", default=None, help="voice profile (see `voices list`)")
     play.add_argument("--output", type=Path, default=None,
                       help="render into this WAV file, faster than real time")
     play.set_defaults(handler=_cmd_play)
 
 
+MAX_MINUTES = 360
+"""``--minutes`` is at most six hours (what a render to a file is allowed to take)."""
+
+
+def _minutes(value: str) -> float:
+    """``--minutes``: more than 0 and at most :data:`MAX_MINUTES`."""
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number of minutes") from None
+    if not minutes > 0:
+        raise argparse.ArgumentTypeError("minutes must be more than 0")
+    if minutes > MAX_MINUTES:
+        raise argparse.ArgumentTypeError(f"--minutes is at most {MAX_MINUTES} (six hours)")
+    return minutes
+
+
 def _cmd_play(args: argparse.Namespace) -> int:
+    from companion.cli.minutes import fit
     from companion.speech.synthesis import Pyttsx3Synthesizer
 
     context = load_context(args)
@@ -42,8 +61,10 @@ def _cmd_play(args: argparse.Namespace) -> int:
     context.voice(args.voice)  # unknown voice: fail before any sound
     synth = Pyttsx3Synthesizer()
     try:
+        if args.minutes is not None:  # fitted here, by real speech lengths
+            routine = fit(context, synth, routine, args.minutes, args.voice)
         player = context.player(synth, voice=args.voice)
-        player.start(routine, args.minutes, args.voice)
+        player.start(routine, None, args.voice)
         if args.output is not None:
             return render_to_file(player, args.output, routine.title)
         return play_live(player, context.settings.output_device, routine.title)
@@ -53,10 +74,12 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 def render_to_file(player: RoutinePlayer, path: Path, title: str) -> int:
     """Render the started ``player`` into a WAV file, faster than real time."""
+    from companion.cli.progress import ProgressSink
     from companion.session.playback import render_until_idle
 
     began = time.perf_counter()
-    sink = _open_wav_sink(path, player.sample_rate)
+    sink = ProgressSink(_open_wav_sink(path, player.sample_rate), player.sample_rate,
+                        lambda: player.status().seconds_left, title)
     try:
         seconds = render_until_idle(player, sink)
     finally:
@@ -79,10 +102,12 @@ def _open_wav_sink(path: Path, rate: int) -> WavSink:
 def play_live(player: RoutinePlayer, device: str | None, title: str) -> int:
     """Play the started ``player`` on the speakers until it is done or Ctrl-C/SIGTERM."""
     from companion.audio.device_streams import SoundDeviceSink
+    from companion.cli.soundcheck import explained_device_errors
     from companion.session.playback import RealtimeOutput
     from companion.session.player import PlayerState
 
-    sink = SoundDeviceSink(device, sample_rate=player.sample_rate)
+    with explained_device_errors("output"):
+        sink = SoundDeviceSink(device, sample_rate=player.sample_rate)
     output = RealtimeOutput(player, sink)
     print(f"Playing {title}. Press Ctrl-C to stop.", file=sys.stderr)
     interrupted = False

@@ -30,7 +30,8 @@ def add_schema_parser(sub: Any) -> None:
     """Add ``schema`` to the subcommand parser (listed last in ``--help``)."""
     schema = sub.add_parser("schema", help="print the JSON Schema of routine files")
     schema.add_argument("--path", action="store_true",
-                        help="print the path of the schema file (for editors) instead")
+                        help="print the path of the installed schema file instead (for "
+                             "an editor: `# yaml-language-server: $schema=PATH`)")
     schema.set_defaults(handler=_cmd_schema)
 
 
@@ -44,17 +45,18 @@ def _cmd_routines_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_routines_check(args: argparse.Namespace) -> int:
-    from companion.routines.loading import load_routine_file
+    from companion.config import shipped_dir
+    from companion.routines.library import RoutineLibrary
 
     context = load_context(args, quiet_errors=True)
     errors: list[ConfigError] = []
     if args.files:
+        dirs = [shipped_dir("routines"), context.settings.user_routines_dir]
+        errors = RoutineLibrary.check_files(dirs, args.files, context.voices.names())
+        broken_paths = {e.path.resolve() for e in errors if e.path is not None}
         for path in args.files:
-            try:
-                load_routine_file(path, context.voices.names())
+            if Path(path).resolve() not in broken_paths:
                 print(f"{path}: ok")
-            except ConfigError as exc:
-                errors.append(exc)
     else:
         errors = context.errors
         broken = f", {len(errors)} broken file(s) skipped" if errors else ""
@@ -75,10 +77,10 @@ def _cmd_routines_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from companion.routines.schema import routine_schema, schema_path
+    from companion.routines.schema import installed_schema_path, routine_schema
 
     if args.path:
-        print(schema_path())
+        print(installed_schema_path())
     else:
         print(json.dumps(routine_schema(), indent=2, ensure_ascii=False))
     return 0

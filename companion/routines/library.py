@@ -32,29 +32,34 @@ class RoutineLibrary:
     def load(cls, dirs: Sequence[Path], voice_names: Collection[str] | None = None
              ) -> RoutineLibrary:
         """Load every routine in ``dirs`` (shipped first; a later dir overrides by name)."""
-        found: dict[str, Routine] = {}
-        errors: list[ConfigError] = []
-        for directory in dirs:
-            seen_here: dict[str, Path] = {}
-            for path in yf.yaml_files(Path(directory).expanduser()):
-                try:
-                    routine = load_routine_file(path, voice_names)
-                except ConfigError as exc:
-                    log.debug("%s", exc)  # returned in errors; the caller reports it
-                    errors.append(exc)
-                    continue
-                if routine.name in seen_here:
-                    errors.append(ConfigError(
-                        f"routine name '{routine.name}' is also used by "
-                        f"{seen_here[routine.name].name}: give one of them another name", path))
-                    continue
-                seen_here[routine.name] = path
-                if routine.name in found:
-                    log.info("%s overrides routine %s", path, routine.name)
-                found[routine.name] = routine
+        found, errors = _load_dirs(dirs, voice_names)
         errors.extend(_drop_broken_includes(found))
         errors.extend(_alias_clashes(found))
         return cls(dict(sorted(found.items())), errors)
+
+    @classmethod
+    def check_files(cls, dirs: Sequence[Path], paths: Sequence[Path],
+                    voice_names: Collection[str] | None = None) -> list[ConfigError]:
+        """Mistakes in the routine files ``paths``, includes resolved against ``dirs``.
+
+        Each file is loaded as if it were in the user folder (over a routine of its name),
+        so an include of a routine that does not exist, or a circle of includes, is found
+        before the routine is played.
+        """
+        found, _ = _load_dirs(dirs, voice_names)
+        errors: list[ConfigError] = []
+        checked: set[Path] = set()
+        for path in paths:
+            try:
+                routine = load_routine_file(path, voice_names)
+            except ConfigError as exc:
+                errors.append(exc)
+                continue
+            found[routine.name] = routine
+            checked.add(Path(path).resolve())
+        errors.extend(e for e in _drop_broken_includes(found)
+                      if e.path is not None and e.path.resolve() in checked)
+        return errors
 
     def names(self) -> list[str]:
         """Routine names, sorted."""
@@ -89,6 +94,33 @@ class RoutineLibrary:
 
     def __len__(self) -> int:
         return len(self.by_name)
+
+
+
+def _load_dirs(dirs: Sequence[Path], voice_names: Collection[str] | None
+               ) -> tuple[dict[str, Routine], list[ConfigError]]:
+    """Every routine file that loads, by name (later dirs override), and the broken ones."""
+    found: dict[str, Routine] = {}
+    errors: list[ConfigError] = []
+    for directory in dirs:
+        seen_here: dict[str, Path] = {}
+        for path in yf.yaml_files(Path(directory).expanduser()):
+            try:
+                routine = load_routine_file(path, voice_names)
+            except ConfigError as exc:
+                log.debug("%s", exc)  # returned in errors; the caller reports it
+                errors.append(exc)
+                continue
+            if routine.name in seen_here:
+                errors.append(ConfigError(
+                    f"routine name '{routine.name}' is also used by "
+                    f"{seen_here[routine.name].name}: give one of them another name", path))
+                continue
+            seen_here[routine.name] = path
+            if routine.name in found:
+                log.info("%s overrides routine %s", path, routine.name)
+            found[routine.name] = routine
+    return found, errors
 
 
 def _include_error(routine: Routine, step: Include, message: str) -> ConfigError:

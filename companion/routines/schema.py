@@ -131,3 +131,18 @@ def schema_path() -> Path:
         tmp.replace(path)
         log.debug("wrote %s", path)
     return path
+
+
+def installed_schema_path() -> Path:
+    """The schema installed beside the shipped routines (what their first line names), or,
+    if it is missing or out of date, :func:`schema_path`'s fresh copy."""
+    from companion.config import shipped_dir
+
+    text = json.dumps(routine_schema(), indent=2, ensure_ascii=False) + "\n"
+    shipped = shipped_dir("routines") / "routine.schema.json"
+    try:
+        if shipped.read_text(encoding="utf-8") == text:
+            return shipped
+    except (OSError, UnicodeDecodeError):
+        log.debug("no up-to-date shipped schema at %s", shipped)
+    return schema_path()

@@ -114,35 +114,47 @@ def scale_quiet(steps: Sequence[Step], factor: float) -> tuple[Step, ...]:
 
 def stretch_to_minutes(routine: Routine, minutes: float, lookup: Lookup,
                        say_seconds: SaySeconds) -> Routine:
-    """A copy of ``routine`` whose quiet steps are scaled so it lasts about ``minutes``.
+    """A copy of ``routine`` fitted to last about ``minutes`` (best effort).
 
-    Includes are inlined so their quiet can stretch too. Everything else (speech, pauses,
-    breathing, check-in spacing) is unchanged. If the fixed parts alone are longer than
-    ``minutes``, quiet shrinks to its floor; a routine with no quiet is returned unchanged.
+    Includes are inlined so their quiet can stretch too. The quiet steps are scaled first
+    (speech, pauses, breathing and check-in spacing unchanged). If that cannot land within
+    10% (see :mod:`companion.routines.fitting`), a routine too long even with its quiet at
+    the floor has its repeats, breathing cycles and pauses trimmed, and a routine with no
+    quiet to stretch repeats more. Speech is never cut. :func:`minutes_range` says whether
+    the result can land within 10%.
     """
+    from companion.routines import fitting
+
     if minutes <= 0:
         raise ValueError("minutes must be more than zero")
     target = minutes * 60.0
     steps = inline_includes(routine.steps, lookup)
 
-    def total(factor: float) -> float:
-        return estimate_seconds(scale_quiet(steps, factor), lookup, say_seconds)
+    def total(candidate: Sequence[Step]) -> float:
+        return estimate_seconds(candidate, lookup, say_seconds)
 
-    if total(2.0) == total(1.0):
-        log.info("routine %s has no quiet to stretch; its length stays %.0f s",
-                 routine.name, total(1.0))
-        return dataclasses.replace(routine, steps=steps)
-    low, high = 0.0, 1.0
-    while total(high) < target:
-        high *= 2.0
-        if high > 1e9:
-            break
-    for _ in range(100):
-        mid = (low + high) / 2.0
-        if total(mid) < target:
-            low = mid
-        else:
-            high = mid
-    factor = high if total(high) - target <= target - total(low) else low
-    log.debug("stretching %s by %.3f to %.0f s", routine.name, factor, target)
-    return dataclasses.replace(routine, steps=scale_quiet(steps, factor))
+    fitted = fitting.best_factor(lambda f: scale_quiet(steps, f), total, target, 0.0, 1e9)
+    if not fitting.fits(total(fitted), target):
+        at_floor = scale_quiet(steps, 0.0)
+        if total(at_floor) > target:
+            fitted = fitting.best_factor(lambda f: fitting.trim(at_floor, f), total, target,
+                                         0.0, 1.0)
+        elif total(fitted) < target:
+            base = fitted
+            fitted = fitting.best_factor(lambda f: fitting.lengthen(base, f), total,
+                                         target, 1.0, fitting.MAX_STRETCH)
+    log.debug("fitted %s to %.0f s (asked %.0f s)", routine.name, total(fitted), target)
+    return dataclasses.replace(routine, steps=fitted)
+
+
+def minutes_range(routine: Routine, lookup: Lookup, say_seconds: SaySeconds
+                  ) -> tuple[float, float]:
+    """The fewest and most minutes ``routine`` can be fitted to (most: inf), planned within
+    5% so that what is played lands within the promised 10%."""
+    from companion.routines import fitting
+
+    inlined = dataclasses.replace(routine, steps=inline_includes(routine.steps, lookup))
+    shortest, longest = fitting.length_range(
+        inlined, lambda steps: estimate_seconds(steps, lookup, say_seconds), scale_quiet)
+    tol = fitting.PLAN_TOLERANCE
+    return shortest / (1 + tol) / 60.0, longest / (1 - tol) / 60.0

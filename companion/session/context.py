@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from companion.audio.sounds import db_to_gain
 from companion.config import Settings, load_settings, shipped_dir
 from companion.errors import ConfigError
 from companion.routines.library import RoutineLibrary
@@ -51,9 +53,11 @@ class Context:
                voice: str | None = None) -> RoutinePlayer:
         """A player using these voices and routines under the configured volume cap."""
         default = self.voice(voice)
+        level = db_to_gain(self.settings.volume_db)  # the settings' volume_db
 
         def voice_for(name: str | None) -> Voice:
-            return self.voices.get(name) if name else default
+            chosen = self.voices.get(name) if name else default
+            return dataclasses.replace(chosen, volume=chosen.volume * level)
 
         return RoutinePlayer(synth, voice_for, self.routines.lookup,
                              cap_db=self.settings.volume_cap_db, on_event=on_event)

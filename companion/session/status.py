@@ -1,4 +1,10 @@
-"""The one-line status shown while listening: state, last command, what is said, time left."""
+"""The one-line status shown while listening: state, routine and step, time left, and the
+last thing heard with what it did ("heard 'softer' -> volume -3 dB").
+
+Never stored: the words heard are drawn only on a terminal, where the line is redrawn in
+place; when stderr is a file or a pipe (a service's journal, a log) the line says what was
+done but not the words.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,44 @@ import sys
 import time
 from typing import IO
 
-from companion.session.player import RoutinePlayer
+from companion.recognition.intents import Command, Intent
+from companion.session.player import RATE_STEP, VOLUME_STEP_DB, RoutinePlayer
 from companion.session.session import Session
+
+NOTICE_SECONDS = 10.0
+"""How long a notice (a device fault, say) stays on the line."""
+
+_DONE: dict[Intent, str] = {
+    Intent.STOP: "stopped",
+    Intent.PAUSE: "paused",
+    Intent.RESUME: "resumed",
+    Intent.SKIP: "skipped to the next step",
+    Intent.REPEAT: "said it again",
+    Intent.SLOWER: f"pace x{1 / RATE_STEP:.2f}",
+    Intent.FASTER: f"pace x{RATE_STEP:.2f}",
+    Intent.SOFTER: f"volume -{VOLUME_STEP_DB:g} dB",
+    Intent.LOUDER: f"volume +{VOLUME_STEP_DB:g} dB (never above the cap)",
+    Intent.GOODNIGHT: "goodnight, fading out",
+    Intent.YES: "answered yes",
+    Intent.NO: "answered no",
+    Intent.HELP: "said what you can say",
+    Intent.LIST: "listed the routines",
+    Intent.TIME_LEFT: "said the time left",
+}
+
+
+def what_it_did(command: Command) -> str:
+    """What acting on ``command`` did, in a few words."""
+    if command.intent is Intent.PLAY:
+        routine = command.slots.get("routine")
+        minutes = command.slots.get("minutes")
+        return (f"playing {routine}" if routine else "no such routine") + \
+            (f" for {minutes} min" if routine and minutes else "")
+    return _DONE.get(command.intent, command.intent.value)
 
 
 class StatusLine:
-    """Redraws one terminal line (or prints changes, when stderr is not a terminal)."""
+    """Redraws one terminal line (or prints changes, when the stream is not a terminal)."""
 
     def __init__(self, player: RoutinePlayer, session: Session, stream: IO[str] | None = None,
                  every: float = 0.5) -> None:
@@ -22,19 +60,29 @@ class StatusLine:
         self._last_text = ""
         self._last_time = 0.0
         self._tty = self.stream.isatty()
+        self._notice = ""
+        self._notice_until = 0.0
+
+    def notice(self, text: str) -> None:
+        """Show ``text`` (a device fault, say) on the line for a while; '' clears it."""
+        self._notice = text
+        self._notice_until = time.monotonic() + NOTICE_SECONDS
+        self._last_time = 0.0  # redraw at the next update
 
     def text(self) -> str:
         """The status as one short line."""
         status = self.player.status()
         parts = [status.state.value]
         if status.routine:
-            parts.append(status.routine)
+            step = f"saying \"{status.saying[:40]}\"" if status.saying else "quiet"
             minutes, seconds = divmod(int(status.seconds_left), 60)
-            parts.append(f"{minutes}:{seconds:02d} left")
-        if status.saying:
-            parts.append(f"saying \"{status.saying[:40]}\"")
-        if self.session.last_command is not None:
-            parts.append(f"last: {self.session.last_command.intent.value}")
+            parts += [status.routine, step, f"{minutes}:{seconds:02d} left"]
+        last = self.session.last_command
+        if last is not None:
+            heard = f"heard '{last.text}'" if self._tty else "heard a command"
+            parts.append(f"{heard} -> {what_it_did(last)}")
+        if self._notice and time.monotonic() < self._notice_until:
+            parts.append(self._notice)
         return " | ".join(parts)
 
     def update(self) -> None:
@@ -47,14 +95,15 @@ class StatusLine:
         if self._tty:
             self.stream.write("\r\033[K" + text)
             self.stream.flush()
-        else:
-            status = self.player.status()
-            last = self.session.last_command
-            key = f"{status.state.value} {status.routine} {last.intent.value if last else ''}"
-            if key != self._last_text:
-                self.stream.write(text + "\n")
-                self.stream.flush()
-            self._last_text = key
+            return
+        status = self.player.status()
+        last = self.session.last_command
+        notice = self._notice if now < self._notice_until else ""
+        key = f"{status.state.value} {status.routine} {id(last)} {notice}"
+        if key != self._last_text:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        self._last_text = key
 
     def close(self) -> None:
         """End the status line."""
