@@ -14,7 +14,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "companion"
 
 LAYERS: dict[str, int] = {
-    "errors": 0, "yamlfile": 1, "privacy": 1, "config": 2,
+    "errors": 0, "yaml_errors": 0, "yamlfile": 1, "privacy": 1, "config": 2,
     "audio": 3,
     "recognition": 4, "speech": 4, "routines": 4,
     "session": 5,
@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "__main__": 7,
 }
 """Each top-level part of the package and its layer: a part imports only lower layers
-(the bottom modules too: errors, then yamlfile and privacy, then config)."""
+(the bottom modules too: errors and yaml_errors, then yamlfile and privacy, then config)."""
 
 MAX_MODULE_LINES = 400
 """No module is longer than this (most are 80-300 lines)."""
@@ -76,8 +76,8 @@ def test_dependencies_point_one_way():
         source = _part(module)
         for target in targets:
             other = _part(target)
-            if other in ("companion", source):
-                continue
+            if other in ("companion", source) or source not in LAYERS or other not in LAYERS:
+                continue  # an unlayered part fails the test above
             if LAYERS[other] >= LAYERS[source]:
                 wrong.append(f"{module} imports {target}")
     assert not wrong, "imports against the layers:\n" + "\n".join(sorted(wrong))
