@@ -1,0 +1,34 @@
+"""pyttsx3 drivers that hand PCM back in memory (espeak-ng, hibari, Piper).
+
+pyttsx3 2.99 loads a driver as ``pyttsx3.drivers.<name>``; :func:`engine_for` registers
+our module under that name and calls ``pyttsx3.init``, so pyttsx3 stays the speech API.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+DRIVERS = {
+    "espeak": "companion.speech.drivers.espeak_pcm",
+    "hibari": "companion.speech.drivers.hibari_driver",
+    "piper": "companion.speech.drivers.piper_driver",
+}
+"""Engine name in a voice file -> the module holding its ``buildDriver``."""
+_PREFIX = "qc_"
+"""Our drivers live at ``pyttsx3.drivers.qc_<engine>`` (never clashing with pyttsx3's)."""
+
+
+def engine_for(name: str) -> Any:
+    """A pyttsx3 engine driven by our driver for engine ``name`` (KeyError if unknown).
+
+    Raises whatever the driver raises when its engine cannot load (ImportError, OSError...).
+    """
+    module = importlib.import_module(DRIVERS[name])
+    import pyttsx3
+    import pyttsx3.drivers
+
+    driver_name = _PREFIX + name
+    sys.modules.setdefault(f"pyttsx3.drivers.{driver_name}", module)
+    return pyttsx3.init(driver_name)
