@@ -18,6 +18,30 @@ log = logging.getLogger(__name__)
 
 PCM_TOPIC = "pcm"
 """The pyttsx3 topic our drivers notify with the rendered audio."""
+SENTENCE_PAUSE = 0.6
+"""Seconds of quiet between two sentences of one utterance (neural engines)."""
+
+
+def join_sentences(parts: list[np.ndarray], sample_rate: int,
+                   pause: float = SENTENCE_PAUSE, threshold: float = 0.005) -> np.ndarray:
+    """Sentences with their own edge silence trimmed, joined by ``pause`` seconds of quiet.
+
+    Slowed neural voices stretch the silence they end a sentence with to more than a
+    second; this keeps the pause between sentences the same at every rate.
+    """
+    keep = int(0.02 * sample_rate)
+    trimmed = []
+    for part in parts:
+        loud = np.flatnonzero(np.abs(part) > threshold)
+        if loud.size:
+            trimmed.append(part[max(0, loud[0] - keep): loud[-1] + keep + 1])
+    if not trimmed:
+        return np.zeros(0, dtype=np.float32)
+    gap = np.zeros(int(pause * sample_rate), dtype=np.float32)
+    out: list[np.ndarray] = []
+    for i, part in enumerate(trimmed):
+        out.extend([gap, part] if i else [part])
+    return np.concatenate(out).astype(np.float32)
 
 
 class PcmDriver:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from companion.speech.drivers.base import PcmDriver
+from companion.speech.drivers.base import PcmDriver, join_sentences
 
 NATIVE_WPM = 262.0
 """Words a minute within sentences at speed 1.0 (heart voice, measured on calm sentences)."""
@@ -79,4 +79,6 @@ class HibariDriver(PcmDriver):
         low, high = SPEED_RANGE
         speed = min(high, max(low, float(self.properties["rate"]) / NATIVE_WPM))
         with self._lock:
-            return np.asarray(model(text, speed=speed, seed=SEED), dtype=np.float32)
+            parts = [np.asarray(p, dtype=np.float32)
+                     for p in model.stream(text, speed=speed, seed=SEED)]
+        return join_sentences(parts, self.sample_rate)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from companion.speech.drivers.base import PcmDriver
+from companion.speech.drivers.base import PcmDriver, join_sentences
 
 NATIVE_WPM = 258.0
 """Words a minute within sentences at length scale 1.0 (joe medium, measured)."""
@@ -71,6 +71,5 @@ class PiperDriver(PcmDriver):
         config = SynthesisConfig(length_scale=scale, noise_scale=0.5, noise_w_scale=0.6)
         with self._lock:
             chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=config)]
-        if not chunks:
-            return np.zeros(0, dtype=np.float32)
-        return np.concatenate(chunks).astype(np.float32)
+        return join_sentences([np.asarray(c, dtype=np.float32) for c in chunks],
+                              self.sample_rate)
