@@ -9,6 +9,9 @@ sentences from the shipped routines, with the shipped gentle voice's rate and lo
 - ``voice_first_sound_ms_<engine>``: a sentence not in the cache, from ``synthesize`` to
   its PCM (what a command waits for before its answer starts; p50 of the sentences);
 - ``voice_wpm_<engine>``: words a minute within sentences (first to last sound);
+- ``voice_first_sentence_ms_cold`` / ``_warmed``: a new process's first sentence in the
+  default voice, without and with the synthesizer's background warm-up (given the 3 s a
+  ``listen`` start-up takes anyway);
 - ``voice_loudness_lufs_<engine>`` and ``voice_loudness_spread_lu_<engine>``: BS.1770
   loudness of each sentence (median) and max - min over the sentences; the peak beside.
 
@@ -101,12 +104,33 @@ def engine_figures(name: str, voice: object, sentences: list[str]) -> list[Figur
     ]
 
 
+def first_sentence_ms(warm: bool) -> float:
+    """A fresh process's first sentence in the default voice, in milliseconds."""
+    import subprocess
+
+    code = ("import time\n"
+            "from companion.speech.synthesis import Pyttsx3Synthesizer, default_voice\n"
+            f"s = Pyttsx3Synthesizer(warm={warm})\n"
+            "time.sleep(3.0)\n"
+            "t = time.perf_counter()\n"
+            "s.synthesize('Hello. I am here, and there is no rush.', default_voice())\n"
+            "print((time.perf_counter() - t) * 1000)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    return float(out.stdout.split()[-1])
+
+
 def voice_figures(quick: bool) -> list[Figure]:
     """Every engine's figures; a note on the judges."""
     sentences = calm_sentences(8 if quick else 24)
     figures: list[Figure] = []
     for name, voice in engines().items():
         figures += engine_figures(name, voice, sentences)
+    runs = 1 if quick else 3
+    figures += [report.timing("voice_first_sentence_ms_cold",
+                              [first_sentence_ms(False) for _ in range(runs)], None),
+                report.timing("voice_first_sentence_ms_warmed",
+                              [first_sentence_ms(True) for _ in range(runs)], Target("<=", 300.0))]
     reason = "--quick" if quick else "the bench extra's judges are not wired in yet"
     print(f"[benchmarks] voice: independent judges (DNSMOS, Whisper WER) skipped: {reason}",
           file=sys.stderr)

@@ -373,7 +373,7 @@ def said_in_one_play(routine: Routine, library: RoutineLibrary, seed: int) -> li
 @pytest.mark.parametrize("seed", range(5))
 def test_no_line_of_a_pool_comes_back_before_the_rest_of_its_pool(
         routines: list[Routine], library: RoutineLibrary, seed: int) -> None:
-    """`any:` draws without replacement within one play: "You were brave to be open" is
+    """`any:` draws without replacement within one play: a kind line is
     not heard again until every other line of its pool was said (and never twice running)."""
     pools = {step.texts for r in routines for step in walk(r.steps)
              if isinstance(step, Say) and step.pick_any}

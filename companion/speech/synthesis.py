@@ -65,6 +65,21 @@ class _Request:
     """Where the PCM goes."""
 
 
+def default_voice() -> Voice | None:
+    """The voice the settings and voice files make the default (None if they cannot load)."""
+    from companion.config import load_settings, shipped_dir
+    from companion.errors import CompanionError
+    from companion.speech.voices import VoiceLibrary
+
+    try:
+        settings = load_settings()
+        voices = VoiceLibrary.load([shipped_dir("voices"), settings.user_voices_dir])
+        return voices.get(settings.voice) if settings.voice else voices.default()
+    except (CompanionError, OSError) as exc:
+        log.debug("no default voice to warm: %s", exc)
+        return None
+
+
 def speakable(text: str) -> str:
     """``text`` without what no engine can say (emoji, symbols, control characters)."""
     kept = [" " if unicodedata.category(c) == "Cc" else c for c in text
@@ -87,14 +102,17 @@ class Pyttsx3Synthesizer:
 
     sample_rate = SPEECH_RATE
 
-    def __init__(self, cache_size: int = 256) -> None:
+    def __init__(self, cache_size: int = 256, warm: bool = True) -> None:
+        """``warm``: load the default voice's engine in the background right away (a neural
+        engine takes ~2.5 s to load, which would otherwise delay the first sentence)."""
         self._cache: OrderedDict[tuple[str, Voice, int], np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._pending: dict[tuple[str, Voice, int], Future[np.ndarray]] = {}
         self._lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         ready: Future[None] = Future()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name="tts", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(ready, warm), name="tts",
+                                        daemon=True)
         self._thread.start()
         ready.result()
 
@@ -133,7 +151,7 @@ class Pyttsx3Synthesizer:
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
 
-    def _run(self, ready: Future[None]) -> None:
+    def _run(self, ready: Future[None], warm: bool) -> None:
         """The synthesis thread: owns the pyttsx3 engines (they are not thread-safe)."""
         from companion.speech.engines import EngineSet
 
@@ -144,6 +162,12 @@ class Pyttsx3Synthesizer:
             ready.set_exception(exc)
             return
         ready.set_result(None)
+        voice = default_voice() if warm else None
+        if voice is not None:
+            try:
+                self._speak(engines, _Request("Hello.", voice, voice.rate, Future()))
+            except ModelError as exc:
+                log.debug("warming %s failed: %s", voice.name, exc)
         while (job := self._jobs.get()) is not None:
             if not job.future.set_running_or_notify_cancel():
                 continue
