@@ -15,8 +15,10 @@ sentences from the shipped routines, with the shipped gentle voice's rate and lo
 - ``voice_loudness_lufs_<engine>`` and ``voice_loudness_spread_lu_<engine>``: BS.1770
   loudness of each sentence (median) and max - min over the sentences; the peak beside.
 
-Independent judges (DNSMOS, Whisper word errors) need the ``bench`` extra; they are left
-out when it is not installed and always in ``--quick`` (the table says so).
+Independent judges (``bench`` extra, see :mod:`.judges`; left out when it is not installed
+and always in ``--quick``, which says so): ``voice_dnsmos_<engine>``, DNSMOS overall on all
+the sentences joined by 0.6 s pauses, and ``voice_wer_<engine>``, Whisper base's word
+error rate over the sentences.
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ def engines() -> dict[str, object]:
     return found
 
 
-def engine_figures(name: str, voice: object, sentences: list[str]) -> list[Figure]:
-    """RTF, first sound, pace and loudness of one engine."""
+def engine_figures(name: str, voice: object, sentences: list[str],
+                   whisper: object | None = None) -> list[Figure]:
+    """RTF, first sound, pace and loudness of one engine (and the judges' marks)."""
     from companion.speech.loudness import loudness
     from companion.speech.synthesis import Pyttsx3Synthesizer, trim_silence
 
@@ -76,6 +79,7 @@ def engine_figures(name: str, voice: object, sentences: list[str]) -> list[Figur
     try:
         synth.synthesize("Warming up the voice.", voice)  # type: ignore[arg-type]
         busy, audio, waits, wpm, levels, peaks = 0.0, 0.0, [], [], [], []
+        clips: list[np.ndarray] = []
         for text in sentences:
             t0 = time.perf_counter()
             pcm = synth.synthesize(text, voice)  # type: ignore[arg-type]
@@ -87,10 +91,12 @@ def engine_figures(name: str, voice: object, sentences: list[str]) -> list[Figur
             wpm.append(len(text.split()) * 60 * synth.sample_rate / max(1, spoken))
             levels.append(loudness(pcm, synth.sample_rate))
             peaks.append(float(np.max(np.abs(pcm))))
+            clips.append(pcm)
     finally:
         synth.close()
     target = voice.loudness  # type: ignore[attr-defined]
-    return [
+    judged = [] if whisper is None else judge_figures(name, sentences, clips, whisper)
+    return judged + [
         report.timing(f"voice_rtf_{name}", [busy / audio], Target("<=", 0.05),
                       audio_s=round(audio, 1), sentences=len(sentences)),
         report.timing(f"voice_first_sound_ms_{name}", waits, Target("<=", 300.0),
@@ -101,6 +107,24 @@ def engine_figures(name: str, voice: object, sentences: list[str]) -> list[Figur
                       peak_max=round(max(peaks), 3)),
         report.timing(f"voice_loudness_spread_lu_{name}", [max(levels) - min(levels)],
                       Target("<=", 4.0)),
+    ]
+
+
+def judge_figures(name: str, sentences: list[str], clips: list[np.ndarray],
+                  whisper: object) -> list[Figure]:
+    """DNSMOS overall on the joined sentences; Whisper base's word error rate."""
+    from benchmarks import judges
+
+    gap = np.zeros(int(0.6 * 22050), dtype=np.float32)
+    joined = np.concatenate([part for clip in clips for part in (clip, gap)])
+    errors = words = 0
+    for text, clip in zip(sentences, clips, strict=True):
+        wrong, count = judges.word_errors(text, judges.transcribe(whisper, clip, 22050))
+        errors, words = errors + wrong, words + count
+    return [
+        report.timing(f"voice_dnsmos_{name}", [judges.dnsmos_overall(joined, 22050)],
+                      Target(">=", 3.1), audio_s=round(len(joined) / 22050, 1)),
+        report.timing(f"voice_wer_{name}", [errors / words], Target("<=", 0.06), words=words),
     ]
 
 
@@ -123,17 +147,21 @@ def first_sentence_ms(warm: bool) -> float:
 def voice_figures(quick: bool) -> list[Figure]:
     """Every engine's figures; a note on the judges."""
     sentences = calm_sentences(8 if quick else 24)
+    from benchmarks import env, judges
+
+    missing = "--quick" if quick else judges.available()
+    whisper = None if missing else judges.whisper_model(env.workdir())
     figures: list[Figure] = []
     for name, voice in engines().items():
-        figures += engine_figures(name, voice, sentences)
+        figures += engine_figures(name, voice, sentences, whisper)
     runs = 1 if quick else 3
     figures += [report.timing("voice_first_sentence_ms_cold",
                               [first_sentence_ms(False) for _ in range(runs)], None),
                 report.timing("voice_first_sentence_ms_warmed",
                               [first_sentence_ms(True) for _ in range(runs)], Target("<=", 300.0))]
-    reason = "--quick" if quick else "the bench extra's judges are not wired in yet"
-    print(f"[benchmarks] voice: independent judges (DNSMOS, Whisper WER) skipped: {reason}",
-          file=sys.stderr)
+    if missing:
+        print(f"[benchmarks] voice: independent judges (DNSMOS, Whisper WER) skipped: "
+              f"{missing}", file=sys.stderr)
     return figures
 
 
