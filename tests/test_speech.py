@@ -55,7 +55,7 @@ def test_the_first_sentence_in_a_fresh_process_is_never_silent():
     code = ("from companion.speech.synthesis import Pyttsx3Synthesizer\n"
             "from companion.speech.voices import Voice\n"
             "import numpy as np\n"
-            "s = Pyttsx3Synthesizer()\n"
+            "s = Pyttsx3Synthesizer(warm=False)\n"
             "x = s.synthesize('Hello. Saying stop ends everything.', Voice('v', rate=135))\n"
             "print(len(x), float(np.max(np.abs(x))))\n")
     for _ in range(3):

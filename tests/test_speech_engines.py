@@ -80,3 +80,4 @@ def test_a_hibari_voice_outside_the_wheel_is_never_downloaded(tmp_path):
     assert refused == "0"
     assert "hibari voice 'emma' is not inside the package" in out.stderr
     assert not (tmp_path / "hibari").exists()
+

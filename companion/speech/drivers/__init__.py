@@ -1,7 +1,8 @@
 """pyttsx3 drivers that hand PCM back in memory (espeak-ng, hibari, Piper).
 
 pyttsx3 2.99 loads a driver as ``pyttsx3.drivers.<name>``; :func:`engine_for` registers
-our module under that name and calls ``pyttsx3.init``, so pyttsx3 stays the speech API.
+our module under that name and builds a pyttsx3 ``Engine`` on it, so pyttsx3 stays the
+speech API.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ def engine_for(name: str) -> Any:
     Raises whatever the driver raises when its engine cannot load (ImportError, OSError...).
     """
     module = importlib.import_module(DRIVERS[name])
-    import pyttsx3
-    import pyttsx3.drivers
+    import pyttsx3.drivers  # noqa: F401 - the package our module is registered under
+    from pyttsx3.engine import Engine
 
     driver_name = _PREFIX + name
     sys.modules.setdefault(f"pyttsx3.drivers.{driver_name}", module)
-    return pyttsx3.init(driver_name)
+    # A new Engine, not pyttsx3.init(): init() hands every caller the same engine, and two
+    # synthesis threads sharing one would receive each other's audio.
+    return Engine(driver_name)

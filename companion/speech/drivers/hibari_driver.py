@@ -22,6 +22,7 @@ SEED = 0
 """Fixed noise seed: the same sentence always sounds the same (and caches)."""
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
+_RUN_LOCK = threading.Lock()
 
 
 def buildDriver(proxy: Any) -> HibariDriver:  # noqa: N802 - pyttsx3's entry point
@@ -59,7 +60,6 @@ class HibariDriver(PcmDriver):
 
         self.sample_rate = int(SAMPLE_RATE)
         self.properties.update(voice="heart", rate=NATIVE_WPM)
-        self._lock = threading.Lock()
 
     def voices(self) -> list[Any]:
         """The bundled voices only."""
@@ -78,7 +78,7 @@ class HibariDriver(PcmDriver):
         model = _model(str(self.properties["voice"]))
         low, high = SPEED_RANGE
         speed = min(high, max(low, float(self.properties["rate"]) / NATIVE_WPM))
-        with self._lock:
+        with _RUN_LOCK:  # one model, shared by every engine in the process
             parts = [np.asarray(p, dtype=np.float32)
                      for p in model.stream(text, speed=speed, seed=SEED)]
         return join_sentences(parts, self.sample_rate)

@@ -18,6 +18,7 @@ NATIVE_WPM = 258.0
 """Words a minute within sentences at length scale 1.0 (joe medium, measured)."""
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
+_RUN_LOCK = threading.Lock()
 
 
 def buildDriver(proxy: Any) -> PiperDriver:  # noqa: N802 - pyttsx3's entry point
@@ -53,7 +54,6 @@ class PiperDriver(PcmDriver):
     def __init__(self, proxy: Any) -> None:
         super().__init__(proxy)
         self.properties.update(voice=None, rate=NATIVE_WPM)
-        self._lock = threading.Lock()
 
     def check_voice(self, value: Any) -> None:
         """ValueError unless ``value`` is a Piper ``.onnx`` with its ``.json``."""
@@ -69,7 +69,7 @@ class PiperDriver(PcmDriver):
         self.sample_rate = int(voice.config.sample_rate)
         scale = min(3.0, max(0.3, NATIVE_WPM / float(self.properties["rate"])))
         config = SynthesisConfig(length_scale=scale, noise_scale=0.5, noise_w_scale=0.6)
-        with self._lock:
+        with _RUN_LOCK:  # one model, shared by every engine in the process
             chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=config)]
         return join_sentences([np.asarray(c, dtype=np.float32) for c in chunks],
                               self.sample_rate)
