@@ -19,6 +19,8 @@ Figures (in table order, :data:`FIGURES`):
   loop, its own voice coming back at 0 dB, "stop" said over it (see :mod:`.room`).
 - ``tts_rtf``, ``render_speedup``, ``recognizer_rtf_pocketsphinx/_vosk`` (see
   :mod:`.throughput`).
+- ``voice_*_<engine>``: per speech engine RTF, first sound, words a minute, loudness and
+  its spread (see :mod:`.voice`).
 
 ``--quick`` runs fewer sessions, clips and seconds (under 2 minutes, for CI). The exit
 code is 0 whenever every figure was measured, whether or not it meets its target; it is
@@ -38,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import accuracy, env, korean, latency, live, report, room, throughput
+from benchmarks import accuracy, env, korean, latency, live, report, room, throughput, voice
 from benchmarks.report import Figure, Target
 from tests import clips
 
@@ -214,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = _section("live", lambda: live_figures(mode, child_env), broken)
     figures += _section("room", lambda: room.room_figures(child_env, mode.room_runs), broken)
     figures += _section("throughput", lambda: throughput_figures(mode, child_env), broken)
+    figures += _section("voice", lambda: voice.voice_figures(args.quick), broken)
     figures += _section("latency", lambda: latency_figures(mode, child_env), broken)
     figures += _section("accuracy", lambda: accuracy_figures(mode), broken)
     wall = time.perf_counter() - t0

@@ -142,3 +142,26 @@ def test_settings_cap_lowers_the_loudest_sample(run_companion, companion_env, tm
     out = tmp_path / "quiet.wav"
     assert run_companion("play", "affirmations", "--minutes", "1", "--output", out).returncode == 0
     assert np.max(np.abs(read_wav(out))) <= 10 ** (-20 / 20) + 1 / 32768
+
+
+def test_a_voice_file_naming_a_missing_engine_voice_is_marked_and_still_speaks(
+        run_companion, companion_env, tmp_path):
+    from pathlib import Path
+
+    folder = Path(companion_env["XDG_DATA_HOME"]) / "quiet-companion" / "voices"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "far.yaml").write_text("name: far\nengine: piper\nvoice: nowhere/voice.onnx\n")
+    (folder / "emma.yaml").write_text("name: emma\nengine: hibari\nvoice: emma\n")
+    listed = run_companion("voices", "list")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    far = next(i for i, line in enumerate(lines) if line.split()[0] == "far")
+    assert "not available: no Piper voice model" in lines[far + 1]
+    emma = next(i for i, line in enumerate(lines) if line.split()[0] == "emma")
+    assert "not available: hibari voice 'emma' is not inside the package" in lines[emma + 1]
+    out = tmp_path / "far.wav"
+    played = run_companion("play", "affirmations", "--voice", "far", "--output", out)
+    assert played.returncode == 0, played.stderr
+    warnings = [line for line in played.stderr.splitlines() if "cannot speak here" in line]
+    assert len(warnings) == 1 and "using espeak-ng instead" in warnings[0]
+    assert len(loud_spans(read_wav(out), RATE)) >= 3

@@ -118,7 +118,7 @@ def test_every_utterance_starts_and_ends_with_a_fade(synth):
     head, tail = pcm[: int(0.004 * RATE)], pcm[-int(0.004 * RATE):]
     assert np.max(np.abs(head)) < 0.1
     assert np.max(np.abs(tail)) < 0.1
-    assert np.max(np.abs(pcm)) > 0.9
+    assert np.max(np.abs(pcm)) > 0.3  # loud in between (speech is loudness-normalised)
 
 
 def test_pause_silences_and_resume_restarts_the_interrupted_sentence(synth):

@@ -330,3 +330,62 @@ def test_words_follow_the_content_guide(routines: list[Routine]) -> None:
 def test_titles_and_descriptions_are_present(routines: list[Routine]) -> None:
     for r in routines:
         assert r.title and r.description and r.voice, r.name
+
+
+class _Clock:
+    """The script's pacing on a plain clock: each segment advances it by its length."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def elapsed(self) -> float:
+        return self.now
+
+    def breath_scale(self) -> float:
+        return 1.0
+
+    def prefetch(self, text: str) -> None:
+        pass
+
+
+def said_in_one_play(routine: Routine, library: RoutineLibrary, seed: int) -> list[str]:
+    """Every sentence one play of ``routine`` says (questions answered by silence)."""
+    import random
+
+    from companion.routines.script import Listen, Silence, Speak, StepRunner, Tone
+
+    clock = _Clock()
+    runner = StepRunner(library.get, clock, random.Random(seed))
+    said: list[str] = []
+    for segment in runner.run(routine.steps):
+        if isinstance(segment, Speak):
+            said.append(segment.text)
+            clock.now += max(segment.min_seconds, say_seconds(segment.text))
+        elif isinstance(segment, Silence):
+            clock.now += segment.seconds
+        elif isinstance(segment, Listen):
+            clock.now += segment.timeout
+        elif isinstance(segment, Tone):
+            clock.now += max(segment.min_seconds, 1.5)
+    return said
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_line_of_a_pool_comes_back_before_the_rest_of_its_pool(
+        routines: list[Routine], library: RoutineLibrary, seed: int) -> None:
+    """`any:` draws without replacement within one play: a kind line is
+    not heard again until every other line of its pool was said (and never twice running)."""
+    pools = {step.texts for r in routines for step in walk(r.steps)
+             if isinstance(step, Say) and step.pick_any}
+    pools |= {s.check_in_phrases for r in routines for s in walk(r.steps)
+              if isinstance(s, Quiet) and s.check_in_phrases}
+    for routine in routines:
+        said = said_in_one_play(routine, library, seed)
+        for pool in pools:
+            drawn = [line for line in said if line in pool]
+            window = len(pool) - 1
+            for i in range(len(drawn)):
+                recent = drawn[max(0, i - window + 1): i + 1]
+                assert len(set(recent)) == len(recent), (
+                    f"{routine.name}: '{drawn[i]}' came back within {window} draws of its pool")
+            assert len(set(drawn[:len(pool)])) == len(drawn[:len(pool)])

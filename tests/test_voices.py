@@ -28,6 +28,14 @@ def test_voice_from_dict_uses_defaults() -> None:
     assert voice_from_dict({"name": "plain"}) == Voice(name="plain")
 
 
+def test_engine_voice_and_loudness_are_read_and_piper_paths_are_beside_the_file(
+        tmp_path: Path) -> None:
+    hibari = voice_from_yaml("name: h\nengine: hibari\nloudness: -20\n", tmp_path / "h.yaml")
+    assert (hibari.engine, hibari.engine_voice, hibari.loudness) == ("hibari", "heart", -20.0)
+    piper = voice_from_yaml("name: p\nengine: piper\nvoice: joe.onnx\n", tmp_path / "p.yaml")
+    assert piper.engine_voice == str(tmp_path / "joe.onnx")
+
+
 @pytest.mark.parametrize("text, message", [
     ("name: a\nrate: 400\n", ("v.yaml:2:7: rate (words per minute) must be between 80 and 250, "
                              "not 400")),
@@ -36,11 +44,17 @@ def test_voice_from_dict_uses_defaults() -> None:
     ("name: a\nvolume: loud\n", "v.yaml:2:9: volume must be a number, not text"),
     ("name: a\ndefault: maybe\n", "v.yaml:2:10: default must be true or false, not text"),
     ("name: a\nspeed: 130\n", ("v.yaml:2:1: unknown key 'speed' in a voice file; allowed keys: "
-                              "name, description, espeak_voice, rate, pitch, volume, default")),
+                              "name, description, engine, voice, espeak_voice, rate, pitch, "
+                              "volume, loudness, default")),
     ("name: a\nespeak_voice: en us\n", ("v.yaml:2:15: espeak_voice 'en us' is not an espeak-ng "
                                        "voice id like en-us or en-us+f3 (see `espeak-ng "
                                        "--voices`)")),
     ("rate: 130\n", "v.yaml:1:1: a voice file needs a 'name:' key"),
+    ("name: a\nengine: festival\n", ("v.yaml:2:9: engine 'festival' is not one of espeak, "
+                                     "hibari, piper")),
+    ("name: a\nengine: piper\n", ("v.yaml:2:9: a piper voice needs `voice:` with the path of "
+                                  "its .onnx file")),
+    ("name: a\nloudness: -3\n", "v.yaml:2:11: loudness (LUFS) must be between -40 and -10, not -3"),
 ])
 def test_voice_mistakes_are_reported_at_their_place(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -85,12 +99,13 @@ def test_shipped_voices_load_and_gentle_is_default(shipped: VoiceLibrary) -> Non
     assert {"gentle", "warm", "steady"} <= set(shipped.names())
     gentle = shipped.default()
     assert gentle.name == "gentle"
-    assert 125 <= gentle.rate <= 140
-    assert gentle.pitch < Voice(name="x").pitch
+    assert (gentle.engine, gentle.engine_voice) == ("hibari", "heart")
+    assert 140 <= gentle.rate <= 160
     assert len({v.espeak_voice for v in shipped.voices()}) == len(shipped.names())
     for v in shipped.voices():
-        assert 120 <= v.rate <= 150, f"{v.name}: calm speech is 130-150 wpm"
+        assert 130 <= v.rate <= 160, f"{v.name}: calm speech is 130-160 wpm"
         assert v.description
+        assert v.loudness == -18.0
 
 
 def _espeak_variants() -> set[str]:
@@ -115,9 +130,9 @@ def test_every_shipped_voice_really_speaks(shipped: VoiceLibrary, tmp_path: Path
 
 
 def test_every_shipped_voice_is_accepted_by_pyttsx3s_espeak() -> None:
-    """pyttsx3 selects voices with espeak_SetVoiceByName, which rejects e.g. 'en-gb'."""
-    from pyttsx3.drivers import _espeak
+    """pyttsx3 selects voices with espeak_SetVoiceByName, which rejects e.g. 'en-gb'; our
+    driver finds the voice file name for a language code, as espeak-ng's command line does."""
+    from companion.speech.drivers.espeak_pcm import resolve_voice
 
-    _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000)
     for v in VoiceLibrary.load([shipped_dir("voices")]).voices():
-        assert _espeak.SetVoiceByName(v.espeak_voice.encode()) == 0, v.espeak_voice
+        assert resolve_voice(v.espeak_voice) is not None, v.espeak_voice

@@ -22,12 +22,22 @@ def add_parsers(sub: Any) -> None:
 
 
 def _cmd_voices_list(args: argparse.Namespace) -> int:
+    """One line per voice: default mark, engine and voice, rate; a voice that cannot speak
+    here says why and that espeak-ng stands in."""
+    from companion.speech.engines import engine_problem
+
     context = load_context(args)
     default = context.voice(None).name
     for voice in context.voices.voices():
         mark = "*" if voice.name == default else " "
-        print(f"{mark} {voice.name:<10} {voice.espeak_voice:<12} {voice.rate} wpm  "
+        engine_voice = Path(voice.engine_voice).name if voice.engine == "piper" else (
+            voice.engine_voice or voice.espeak_voice)
+        print(f"{mark} {voice.name:<10} {voice.engine:<7} {engine_voice:<12} {voice.rate} wpm  "
               f"{voice.description}")
+        problem = engine_problem(voice)
+        if problem is not None:
+            print(f"  {'':<10} ! not available: {problem}; espeak-ng "
+                  f"({voice.espeak_voice}) speaks instead")
     return 0
 
 

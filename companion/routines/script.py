@@ -95,13 +95,18 @@ class Pacing(Protocol):
 
 
 class StepRunner:
-    """Runs steps as segments; remembers ``any:`` picks so none repeats back to back."""
+    """Runs steps as segments; ``any:`` draws without replacement within one play.
+
+    Each pool of texts is a bag: a line comes back only after every other line of its pool
+    was said, and never twice in a row (the bag refills without the last line first).
+    """
 
     def __init__(self, lookup: Callable[[str], Routine], pacing: Pacing,
                  rng: random.Random | None = None) -> None:
         self._lookup = lookup
         self._pacing = pacing
         self._rng = rng or random.Random()
+        self._bags: dict[tuple[str, ...], list[str]] = {}
         self._last_pick: dict[tuple[str, ...], str] = {}
         self._chosen: dict[int, str] = {}
 
@@ -142,8 +147,13 @@ class StepRunner:
     def _pick(self, step: Say) -> str:
         if not step.pick_any or len(step.texts) == 1:
             return step.texts[0]
-        last = self._last_pick.get(step.texts)
-        choice = self._rng.choice([t for t in step.texts if t != last])
+        bag = self._bags.get(step.texts)
+        if not bag:
+            last = self._last_pick.get(step.texts)
+            bag = self._bags[step.texts] = [t for t in step.texts if t != last]
+        choice = bag.pop(self._rng.randrange(len(bag)))
+        if not bag and choice in step.texts:  # refill: the last pick waits one draw
+            self._bags[step.texts] = [t for t in step.texts if t != choice]
         self._last_pick[step.texts] = choice
         return choice
 

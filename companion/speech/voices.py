@@ -1,4 +1,4 @@
-"""Voice profiles: which espeak-ng voice, how fast, how high, how loud."""
+"""Voice profiles: which engine and voice, how fast, how high, how loud."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ from companion.errors import ConfigError, UnknownNameError
 
 log = logging.getLogger(__name__)
 
-VOICE_KEYS = ("name", "description", "espeak_voice", "rate", "pitch", "volume", "default")
+VOICE_KEYS = ("name", "description", "engine", "voice", "espeak_voice", "rate", "pitch", "volume",
+              "loudness", "default")
+ENGINE_NAMES = ("espeak", "hibari", "piper")
+"""Speech engines a voice file may name (each a pyttsx3 driver in speech/drivers)."""
+LOUDNESS_RANGE = (-40.0, -10.0)
+"""Sensible speech loudness targets, LUFS."""
 RATE_RANGE = (80, 250)
 """Sensible words per minute."""
 ESPEAK_ID = re.compile(r"^[A-Za-z0-9_/-]+(\+[A-Za-z0-9_-]+)?$")
@@ -28,7 +33,13 @@ class Voice:
     name: str
     """Identifier, e.g. ``gentle``."""
     espeak_voice: str = "en-us"
-    """espeak-ng voice id, e.g. ``en-us`` or ``en-gb+f3``."""
+    """espeak-ng voice id, e.g. ``en-us`` or ``en-gb+f3`` (also the neural voice's fallback)."""
+    engine: str = "espeak"
+    """Speech engine: ``espeak``, ``hibari`` or ``piper``."""
+    engine_voice: str = ""
+    """The engine's own voice: a bundled hibari voice (``heart``) or a Piper ``.onnx`` path."""
+    loudness: float = -18.0
+    """Speech loudness (BS.1770, LUFS) each sentence is brought to before volume and cap."""
     rate: int = 140
     """Words per minute."""
     pitch: int = 40
@@ -62,9 +73,14 @@ def voice_from_dict(data: Mapping[str, Any] | yf.Item, path: Path | None = None)
         if not ESPEAK_ID.match(espeak_voice):
             raise src.error(top["espeak_voice"], f"espeak_voice '{espeak_voice}' is not an "
                             "espeak-ng voice id like en-us or en-us+f3 (see `espeak-ng --voices`)")
+    engine, engine_voice = _engine(src, top)
     return Voice(
         name=name,
         espeak_voice=espeak_voice,
+        engine=engine,
+        engine_voice=engine_voice,
+        loudness=float(yf.number(src, top["loudness"], "loudness (LUFS)", *LOUDNESS_RANGE))
+        if "loudness" in top else base.loudness,
         rate=int(yf.number(src, top["rate"], "rate (words per minute)", *RATE_RANGE,
                            integer=True)) if "rate" in top else base.rate,
         pitch=int(yf.number(src, top["pitch"], "pitch", 0, 99, integer=True))
@@ -76,6 +92,23 @@ def voice_from_dict(data: Mapping[str, Any] | yf.Item, path: Path | None = None)
         default=yf.boolean(src, top["default"], "default") if "default" in top else False,
         source=src.path,
     )
+
+
+def _engine(src: yf.Source, top: Mapping[str, Any]) -> tuple[str, str]:
+    """The ``engine`` and ``voice`` keys (ConfigError at a bad value)."""
+    engine = yf.text(src, top["engine"], "engine") if "engine" in top else "espeak"
+    if engine not in ENGINE_NAMES:
+        raise src.error(top["engine"], f"engine '{engine}' is not one of "
+                        f"{', '.join(ENGINE_NAMES)}{yf.suggest(engine, ENGINE_NAMES)}")
+    voice = yf.text(src, top["voice"], "voice") if "voice" in top else ""
+    if engine == "piper" and not voice:
+        raise src.error(top.get("engine"), "a piper voice needs `voice:` with the path of its "
+                        ".onnx file")
+    if engine == "piper" and src.path is not None and not Path(voice).expanduser().is_absolute():
+        voice = str((src.path.parent / voice).resolve())
+    if engine == "hibari" and not voice:
+        voice = "heart"
+    return engine, voice
 
 
 def voice_from_yaml(stream: IO[str] | IO[bytes] | str | bytes,

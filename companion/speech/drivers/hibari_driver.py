@@ -1,0 +1,84 @@
+"""A pyttsx3 driver for ``hibari-tts``: only the voices inside the installed wheel.
+
+hibari downloads any voice that is not bundled the first time it is asked for one. This
+driver refuses such a voice before hibari sees its name and loads the model by path, so
+no download can start (``tests/test_speech_engines.py`` proves it with the network cut).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from companion.speech.drivers.base import PcmDriver, join_sentences
+
+NATIVE_WPM = 262.0
+"""Words a minute within sentences at speed 1.0 (heart voice, measured on calm sentences)."""
+SPEED_RANGE = (0.5, 2.0)
+"""The speeds hibari documents."""
+SEED = 0
+"""Fixed noise seed: the same sentence always sounds the same (and caches)."""
+_MODELS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+_RUN_LOCK = threading.Lock()
+
+
+def buildDriver(proxy: Any) -> HibariDriver:  # noqa: N802 - pyttsx3's entry point
+    """pyttsx3 calls this to make the driver."""
+    return HibariDriver(proxy)
+
+
+def bundled_voices() -> list[str]:
+    """The hibari voices that ship inside the installed package."""
+    from hibari.voices import VOICES
+
+    return [name for name, info in VOICES.items() if info.get("bundled")]
+
+
+def _model(name: str) -> Any:
+    """The loaded model for bundled voice ``name`` (loaded once per process)."""
+    with _LOCK:
+        if name not in _MODELS:
+            from hibari import Hibari
+            from hibari.voices import voice_path
+
+            if name not in bundled_voices():
+                raise ValueError(f"hibari voice '{name}' is not inside the package")
+            path = voice_path(name, download_missing=False)
+            _MODELS[name] = Hibari(voice=name, model=path, threads=1)
+        return _MODELS[name]
+
+
+class HibariDriver(PcmDriver):
+    """hibari's bundled voices; ``rate`` (words a minute) becomes its speed parameter."""
+
+    def __init__(self, proxy: Any) -> None:
+        super().__init__(proxy)
+        from hibari import SAMPLE_RATE
+
+        self.sample_rate = int(SAMPLE_RATE)
+        self.properties.update(voice="heart", rate=NATIVE_WPM)
+
+    def voices(self) -> list[Any]:
+        """The bundled voices only."""
+        from pyttsx3.voice import Voice
+
+        return [Voice(id=name, name=name) for name in bundled_voices()]
+
+    def check_voice(self, value: Any) -> None:
+        """ValueError for a voice that is not in the wheel (it would be downloaded)."""
+        if str(value) not in bundled_voices():
+            raise ValueError(f"hibari voice '{value}' is not inside the package (only "
+                             f"{', '.join(bundled_voices())}); other voices would download")
+
+    def render(self, text: str) -> np.ndarray:
+        """``text`` at the speed that gives the requested words a minute."""
+        model = _model(str(self.properties["voice"]))
+        low, high = SPEED_RANGE
+        speed = min(high, max(low, float(self.properties["rate"]) / NATIVE_WPM))
+        with _RUN_LOCK:  # one model, shared by every engine in the process
+            parts = [np.asarray(p, dtype=np.float32)
+                     for p in model.stream(text, speed=speed, seed=SEED)]
+        return join_sentences(parts, self.sample_rate)
