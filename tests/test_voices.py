@@ -24,6 +24,11 @@ def test_voice_from_yaml_reads_every_key() -> None:
     assert v.source == Path("v.yaml")
 
 
+def test_volume_db_is_the_voices_level_in_decibels() -> None:
+    assert voice_from_yaml("name: a\nvolume_db: -6\n").volume == pytest.approx(0.501, abs=1e-3)
+    assert voice_from_yaml("name: a\nvolume_db: 0\n").volume == 1.0
+
+
 def test_voice_from_dict_uses_defaults() -> None:
     assert voice_from_dict({"name": "plain"}) == Voice(name="plain")
 
@@ -45,7 +50,7 @@ def test_engine_voice_and_loudness_are_read_and_piper_paths_are_beside_the_file(
     ("name: a\ndefault: maybe\n", "v.yaml:2:10: default must be true or false, not text"),
     ("name: a\nspeed: 130\n", ("v.yaml:2:1: unknown key 'speed' in a voice file; allowed keys: "
                               "name, description, engine, voice, espeak_voice, rate, pitch, "
-                              "volume, loudness, default")),
+                              "volume, volume_db, loudness, default")),
     ("name: a\nespeak_voice: en us\n", ("v.yaml:2:15: espeak_voice 'en us' is not an espeak-ng "
                                        "voice id like en-us or en-us+f3 (see `espeak-ng "
                                        "--voices`)")),
@@ -54,7 +59,10 @@ def test_engine_voice_and_loudness_are_read_and_piper_paths_are_beside_the_file(
                                      "hibari, piper")),
     ("name: a\nengine: piper\n", ("v.yaml:2:9: a piper voice needs `voice:` with the path of "
                                   "its .onnx file")),
-    ("name: a\nloudness: -3\n", "v.yaml:2:11: loudness (LUFS) must be between -40 and -10, not -3"),
+    ("name: a\nloudness: -3\n", "v.yaml:2:11: loudness (LUFS) must be between -40 and -18, not -3"),
+    ("name: a\nvolume_db: 3\n", "v.yaml:2:12: volume_db must be between -30 and 0, not 3"),
+    ("name: a\nvolume: 0.5\nvolume_db: -6\n", ("v.yaml:3:12: give volume or volume_db, not both "
+                                              "(volume_db: -3 is about volume: 0.71)")),
 ])
 def test_voice_mistakes_are_reported_at_their_place(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -105,7 +113,7 @@ def test_shipped_voices_load_and_gentle_is_default(shipped: VoiceLibrary) -> Non
     for v in shipped.voices():
         assert 130 <= v.rate <= 160, f"{v.name}: calm speech is 130-160 wpm"
         assert v.description
-        assert v.loudness == -18.0
+        assert v.loudness == -20.0
 
 
 def _espeak_variants() -> set[str]:

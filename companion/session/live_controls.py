@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion.audio.sounds import db_to_gain
+from companion.audio.sounds import db_to_gain, gain_to_db
+from companion.speech.loudness import PEAK_CEILING
 from companion.speech.voices import Voice
 
 VOLUME_STEP_DB = 3.0
 """One "softer" or "louder"."""
 MIN_VOLUME_DB = -24.0
-"""Softest user volume, relative to the voice's own level under the cap."""
-DEFAULT_VOLUME_DB = -6.0
-"""Start here, so "louder" has room to go."""
+"""Softest user volume, relative to the voice's own loudness."""
+DEFAULT_VOLUME_DB = 0.0
+"""Start at the voice's own loudness (-20 LUFS by default); "louder" goes no further unless
+the cap leaves room above speech's peaks."""
 RATE_STEP = 1.15
 """One "faster" multiplies the speaking rate by this; "slower" divides."""
 RATE_LIMITS = (0.6, 1.5)
@@ -24,7 +26,7 @@ class LiveControls:
 
     def __init__(self, cap: float, voice: Voice) -> None:
         self.cap = cap
-        """Linear gain never to exceed."""
+        """Linear sample level never to exceed (a ceiling, not a gain)."""
         self.voice = voice
         """The voice profile speaking now."""
         self.volume_db = DEFAULT_VOLUME_DB
@@ -39,12 +41,16 @@ class LiveControls:
         self.rate = min(high, max(low, self.rate * float(factor)))
 
     def change_volume(self, step_db: float) -> None:
-        """Move the volume by ``step_db``, between :data:`MIN_VOLUME_DB` and the cap."""
-        self.volume_db = min(0.0, max(MIN_VOLUME_DB, self.volume_db + float(step_db)))
+        """Move the volume by ``step_db``, from :data:`MIN_VOLUME_DB` up to where speech's
+        peaks meet the cap."""
+        top = max(0.0, gain_to_db(self.cap / PEAK_CEILING))
+        self.volume_db = min(top, max(MIN_VOLUME_DB, self.volume_db + float(step_db)))
 
     def speech_gain(self) -> float:
-        """Linear gain for speech at the current voice and volume."""
-        return self.cap * self.voice.volume * db_to_gain(self.volume_db)
+        """Linear gain for speech at the current voice and volume: speech arrives at its
+        loudness target at volume 0 dB, and its peaks (:data:`PEAK_CEILING`) never pass the cap."""
+        gain = self.voice.volume * db_to_gain(self.volume_db)
+        return min(gain, self.cap / PEAK_CEILING)
 
     def gain_ramp(self, n: int) -> np.ndarray:
         """Speech gain for the next ``n`` frames, gliding to a new volume (no clicks)."""

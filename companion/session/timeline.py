@@ -24,9 +24,9 @@ from companion.speech.synthesis import Synthesizer
 
 SPEECH_HEADROOM = 0.96
 """Speech peaks this far under the cap, leaving room for the ambient bed."""
-CHIME_DB = -12.0
-"""Chime peaks, re full scale before volume and cap: about -24 LUFS, some 6 LU under
-speech (which the synthesizer brings to the voice's loudness, -18 LUFS by default)."""
+CHIME_DB = -14.0
+"""Chime peaks, re full scale before volume: about -26 LUFS, some 6 LU under speech (which
+the synthesizer brings to the voice's loudness, -20 LUFS by default)."""
 AMBIENT_DB = -32.0
 """Ambient bed level relative to speech."""
 AMBIENT_DUCK_DB = -8.0

@@ -9,8 +9,9 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-PEAK_CEILING = 0.89
-"""Sample peaks after normalising (-1 dBFS): the player's cap sits on top of this."""
+PEAK_CEILING = 0.5
+"""Sample peaks after normalising: -6 dBFS, the default output cap, so speech reaches the
+speakers at its loudness target with no further gain (a lower cap scales it down)."""
 MIN_SECONDS = 0.4
 """BS.1770 needs one 400 ms block; shorter sentences are measured padded with silence."""
 _LIMIT_MS = 5.0

@@ -10,16 +10,20 @@ from pathlib import Path
 from typing import IO, Any
 
 from companion import yamlfile as yf
+from companion.audio.sounds import db_to_gain
 from companion.errors import ConfigError, UnknownNameError
 
 log = logging.getLogger(__name__)
 
 VOICE_KEYS = ("name", "description", "engine", "voice", "espeak_voice", "rate", "pitch", "volume",
-              "loudness", "default")
+              "volume_db", "loudness", "default")
+VOLUME_DB_RANGE = (-30.0, 0.0)
+"""``volume_db:`` in a voice file: its level in dB, the same range as the settings' one."""
 ENGINE_NAMES = ("espeak", "hibari", "piper")
 """Speech engines a voice file may name (each a pyttsx3 driver in speech/drivers)."""
-LOUDNESS_RANGE = (-40.0, -10.0)
-"""Sensible speech loudness targets, LUFS."""
+LOUDNESS_RANGE = (-40.0, -18.0)
+"""Sensible speech loudness targets, LUFS (peaks sit at -6 dBFS: louder would need heavy
+limiting)."""
 RATE_RANGE = (80, 250)
 """Sensible words per minute."""
 ESPEAK_ID = re.compile(r"^[A-Za-z0-9_/-]+(\+[A-Za-z0-9_-]+)?$")
@@ -38,8 +42,9 @@ class Voice:
     """Speech engine: ``espeak``, ``hibari`` or ``piper``."""
     engine_voice: str = ""
     """The engine's own voice: a bundled hibari voice (``heart``) or a Piper ``.onnx`` path."""
-    loudness: float = -18.0
-    """Speech loudness (BS.1770, LUFS) each sentence is brought to before volume and cap."""
+    loudness: float = -20.0
+    """Speech loudness (BS.1770, LUFS) each sentence is brought to: what reaches the speakers
+    at the default volume under the default cap (-6 dBFS)."""
     rate: int = 140
     """Words per minute."""
     pitch: int = 40
@@ -85,13 +90,24 @@ def voice_from_dict(data: Mapping[str, Any] | yf.Item, path: Path | None = None)
                            integer=True)) if "rate" in top else base.rate,
         pitch=int(yf.number(src, top["pitch"], "pitch", 0, 99, integer=True))
         if "pitch" in top else base.pitch,
-        volume=float(yf.number(src, top["volume"], "volume", 0, 1))
-        if "volume" in top else base.volume,
+        volume=_volume(src, top, base.volume),
         description=yf.text(src, top["description"], "description")
         if "description" in top else "",
         default=yf.boolean(src, top["default"], "default") if "default" in top else False,
         source=src.path,
     )
+
+
+def _volume(src: yf.Source, top: Mapping[str, Any], default: float) -> float:
+    """``volume`` (0-1) or ``volume_db`` (-30..0 dB): the voice's own level, one of the two."""
+    if "volume" in top and "volume_db" in top:
+        raise src.error(top["volume_db"], "give volume or volume_db, not both "
+                                          "(volume_db: -3 is about volume: 0.71)")
+    if "volume_db" in top:
+        return db_to_gain(yf.number(src, top["volume_db"], "volume_db", *VOLUME_DB_RANGE))
+    if "volume" in top:
+        return float(yf.number(src, top["volume"], "volume", 0, 1))
+    return default
 
 
 def _engine(src: yf.Source, top: Mapping[str, Any]) -> tuple[str, str]:
