@@ -111,3 +111,18 @@ def _device_index(name: str, kind: str) -> int:
             return i
     raise AudioDeviceError(f"{kind} device '{name}' has gone away: plug it back in or "
                            "pick another with `companion devices`")
+
+
+def reinitialize_portaudio() -> None:
+    """Terminate and initialise PortAudio again, so it lists the devices there are now.
+
+    Every stream must be closed first (terminating frees them). Errors are logged: the
+    caller's next open says what is wrong.
+    """
+    sd = _sd()
+    try:
+        while sd._initialized > 0:
+            sd._terminate()
+        sd._initialize()
+    except sd.PortAudioError as exc:
+        log.warning("PortAudio could not be re-initialised: %s", exc)

@@ -56,6 +56,13 @@ class StatusLine:
                 self.stream.flush()
             self._last_text = key
 
+    def notice(self, text: str | None) -> None:
+        """Show a device fault (or its end, ``None``) at once, on a line of its own."""
+        line = f"companion: {text}" if text else "companion: sound devices working again"
+        self.stream.write(("\r\033[K" if self._tty else "") + line + "\n")
+        self.stream.flush()
+        self._last_time = 0.0
+
     def close(self) -> None:
         """End the status line."""
         if self._tty:
