@@ -36,6 +36,9 @@ class SoundDeviceSink(_SupervisedStream):
     """
 
     kind = "output"
+    stall_s = 3.0
+    """Opening a microphone stream here holds the speaker's callbacks for up to ~1.6 s: a
+    shorter limit took that for a lost speaker and reopened it, over and over."""
 
     def __init__(self, device: str | None = None, sample_rate: int = OUTPUT_RATE,
                  blocksize: int = 220, queue_blocks: int = 6, fade_ms: float = 30.0,

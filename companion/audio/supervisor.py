@@ -43,7 +43,7 @@ class _SupervisedStream:
     startup_grace_s = 5.0
     ready_run_s = 0.2
     check_every_s = 0.1
-    retry_every_s = 1.0
+    retry_every_s = 0.5
     route_every_s = 1.0
     reinit_alone_s = 2.0
     """Least time between two PortAudio re-initialisations while no other stream works."""
@@ -184,7 +184,7 @@ class _SupervisedStream:
                 self._open_and_start()
             except AudioDeviceError as exc:
                 if not warned:
-                    log.warning("%s not back yet (%s); trying again every %.0f s", self.role,
+                    log.warning("%s not back yet (%s); trying again every %.1f s", self.role,
                                 exc, self.retry_every_s)
                     warned = True
                 else:
