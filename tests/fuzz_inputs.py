@@ -65,25 +65,27 @@ def _bomb(rng: random.Random) -> str:
 
 def _special(rng: random.Random) -> bytes:
     depth = rng.choice([50, 500, 5000, 50000])
-    choices: list[bytes] = [
-        _bomb(rng).encode(),
-        ("[" * depth + "]" * depth).encode(),
-        ("{a: " * depth + "1" + "}" * depth).encode(),
-        "\n".join(" " * i + "- x:" for i in range(0, depth, 2)).encode(),
-        f"name: x\nsteps:\n  - pause: {'9' * rng.randint(20, 5000)}\n".encode(),
-        f"rate: 1e{rng.randint(300, 100000)}\n".encode(),
-        f"volume_db: -.inf\nrate: .nan\nsteps: [{{pause: {rng.random()}e999}}]\n".encode(),
-        "name: ünïcode\nsteps:\n  - say: héllo\n".encode(rng.choice(["utf-16", "latin-1",
-                                                                     "utf-32", "cp1252"])),
-        bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 400))),
-        b"\xef\xbb\xbf" + b"\x00" * rng.randint(1, 50),
-        b"! !!python/object/apply:os.system ['true']\n",
-        b"steps: !!binary aGVsbG8=\nname: !!timestamp 2001-12-14\n",
-        b"? [a, b]\n: c\n? {x: 1}\n: d\n",
-        ("name: x\n" * rng.randint(2, 50)).encode(),
-        b"\t- tab\n  indented: [\n",
+    indent = min(depth, 3000)  # indented nesting grows as depth squared
+    choices: list[Callable[[], bytes]] = [
+        lambda: _bomb(rng).encode(),
+        lambda: ("[" * depth + "]" * depth).encode(),
+        lambda: ("{a: " * depth + "1" + "}" * depth).encode(),
+        lambda: "\n".join(" " * i + "- x:" for i in range(0, indent, 2)).encode(),
+        lambda: f"name: x\nsteps:\n  - pause: {'9' * rng.randint(20, 5000)}\n".encode(),
+        lambda: f"rate: 1e{rng.randint(300, 100000)}\n".encode(),
+        lambda: f"volume_cap_db: -.inf\nrate: .nan\nsteps: [{{pause: {rng.random()}e999}}]\n"
+        .encode(),
+        lambda: "name: ünïcode\nsteps:\n  - say: héllo\n".encode(
+            rng.choice(["utf-16", "latin-1", "utf-32", "cp1252"])),
+        lambda: bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 400))),
+        lambda: b"\xef\xbb\xbf" + b"\x00" * rng.randint(1, 50),
+        lambda: b"! !!python/object/apply:os.system ['true']\n",
+        lambda: b"steps: !!binary aGVsbG8=\nname: !!timestamp 2001-12-14\n",
+        lambda: b"? [a, b]\n: c\n? {x: 1}\n: d\n",
+        lambda: ("name: x\n" * rng.randint(2, 50)).encode(),
+        lambda: b"\t- tab\n  indented: [\n",
     ]
-    return rng.choice(choices)
+    return rng.choice(choices)()
 
 
 def _mutate(rng: random.Random, text: str) -> bytes:
