@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 from typing import Any
 
 from companion.errors import AudioDeviceError
@@ -126,3 +127,27 @@ def reinitialize_portaudio() -> None:
         sd._initialize()
     except sd.PortAudioError as exc:
         log.warning("PortAudio could not be re-initialised: %s", exc)
+
+
+class quiet_stderr:
+    """File descriptor 2 sent to /dev/null for a moment: PortAudio's ALSA host prints four
+    "Expression ... failed" lines straight to it on every failed open, which while a
+    device is gone would be every retry. (A line another thread logs in that moment, a
+    few milliseconds, is lost.)"""
+
+    def __enter__(self) -> None:
+        self._saved: int | None = None
+        if log.isEnabledFor(logging.DEBUG):
+            return
+        try:
+            self._saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:
+            self._saved = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)

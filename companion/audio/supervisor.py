@@ -10,7 +10,13 @@ import threading
 import time
 from typing import Any
 
-from companion.audio.devices import _device_index, _sd, find_device, reinitialize_portaudio
+from companion.audio.devices import (
+    _device_index,
+    _sd,
+    find_device,
+    quiet_stderr,
+    reinitialize_portaudio,
+)
 from companion.audio.pulse_routes import PulseRoute
 from companion.errors import AudioDeviceError
 
@@ -181,7 +187,8 @@ class _SupervisedStream:
                 if self._route.gone():
                     raise AudioDeviceError(f"'{self._route.name}' is not there")
                 self._reinit_if_missing()
-                self._open_and_start()
+                with quiet_stderr():
+                    self._open_and_start()
             except AudioDeviceError as exc:
                 if not warned:
                     log.warning("%s not back yet (%s); trying again every %.1f s", self.role,
