@@ -179,7 +179,7 @@ class SoundDeviceSource(_SupervisedStream):
 
     kind = "input"
     zero_input_s = 4.0
-    zero_input_max_s = 64.0
+    zero_input_max_s = 300.0
 
     def __init__(self, device: str | None = None, max_chunks: int = 50) -> None:
         self.sample_rate = INPUT_RATE
