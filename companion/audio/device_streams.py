@@ -215,12 +215,13 @@ class SoundDeviceSource(_SupervisedStream):
                                     callback=self._callback)
 
     def _callback(self, indata: Any, frames: int, t: Any, status: Any) -> None:
-        self._mark_callback(frames, INPUT_RATE)
+        ready = self._mark_callback(frames, INPUT_RATE)
         data = bytes(indata)
-        if data.strip(b"\0"):  # any sample not zero: a working microphone
+        sound = bool(data.strip(b"\0"))  # any sample not zero: a working microphone
+        if sound or not ready:  # zeros count from the first steady callback
             self._last_sound = time.monotonic()
-            if self._zero_episode:
-                self._zero_episode, self._zero_limit = False, self.zero_input_s
+        if sound and self._zero_episode:
+            self._zero_episode, self._zero_limit = False, self.zero_input_s
         with self._cond:
             if len(self._queue) == self._queue.maxlen:
                 self.overflows += 1
