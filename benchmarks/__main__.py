@@ -40,7 +40,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import accuracy, env, korean, latency, live, report, room, throughput, voice
+from benchmarks import (
+    accuracy,
+    env,
+    fuzz,
+    korean,
+    latency,
+    live,
+    report,
+    room,
+    soak,
+    throughput,
+    voice,
+)
 from benchmarks.report import Figure, Target
 from tests import clips
 
@@ -49,7 +61,8 @@ FIGURES = ("command_latency_ms_p50", "command_latency_ms_p95", "stop_latency_ms_
            "stop_recall", "false_commands_per_hour", "interjection_commands",
            "self_heard_per_min", "live_stop_recall", "startup_s", "idle_cpu_pct", "rss_mb",
            "rss_mb_vosk", "tts_rtf", "render_speedup", "recognizer_rtf_pocketsphinx",
-           "recognizer_rtf_vosk")
+           "recognizer_rtf_vosk", "fuzz_unhandled", "soak_rss_growth_mb_per_h",
+           "soak_fds_leaked", "soak_false_commands")
 """Every figure the suite must produce, in table order."""
 
 
@@ -75,6 +88,10 @@ class Mode:
     """Runs of each throughput figure."""
     room_runs: int
     """Live runs with "stop" said over the companion's voice."""
+    fuzz_files: int = 10_000
+    """Broken files through the loaders (:mod:`.fuzz`)."""
+    soak_hours: float = 8.0
+    """Session hours of the soak (:mod:`.soak`)."""
 
 
 _RATES = (140, 160, 180)
@@ -87,7 +104,25 @@ QUICK = Mode(
     latency=latency.Plan((("en-us", 160), ("en-gb+f2", 140)),
                          ("play breathing", "what can i say", "play aftercare"), 2),
     accuracy_variants=1, chatter_voices=("en-us", "en-gb+f3"), real_chatter_s=30.0,
-    launches=3, idle_windows=(2, 5.0), vosk_launches=1, runs=2, room_runs=2)
+    launches=3, idle_windows=(2, 5.0), vosk_launches=1, runs=2, room_runs=2,
+    fuzz_files=300, soak_hours=0.05)
+
+
+def fault_figures(mode: Mode) -> list[Figure]:
+    """fuzz_unhandled and the soak's memory growth, leaked fds and false commands."""
+    fuzzed = fuzz.run(mode.fuzz_files, seed=17)
+    every = 300.0 if mode.soak_hours >= 1 else 20.0
+    soaked = soak.run(mode.soak_hours, every)
+    notes = {k: round(v, 3) if isinstance(v, float) else v for k, v in soaked.items()}
+    return [
+        report.timing("fuzz_unhandled", [fuzzed["unhandled"]], Target("<=", 0),
+                      files=fuzzed["files"], slowest_load_s=round(fuzzed["slowest_load_s"], 3),
+                      peak_rss_growth_mb=round(fuzzed["peak_rss_growth_mb"], 1)),
+        report.timing("soak_rss_growth_mb_per_h", [soaked["rss_growth_mb_per_h"]],
+                      Target("<=", 5.0), **notes),
+        report.timing("soak_fds_leaked", [soaked["fds_leaked"]], Target("<=", 0)),
+        report.timing("soak_false_commands", [soaked["false_commands"]], Target("<=", 0)),
+    ]
 
 
 def live_figures(mode: Mode, child_env: dict[str, str]) -> list[Figure]:
@@ -219,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     figures += _section("voice", lambda: voice.voice_figures(args.quick), broken)
     figures += _section("latency", lambda: latency_figures(mode, child_env), broken)
     figures += _section("accuracy", lambda: accuracy_figures(mode), broken)
+    figures += _section("faults", lambda: fault_figures(mode), broken)
     wall = time.perf_counter() - t0
     order = {name: i for i, name in enumerate(FIGURES)}
     figures.sort(key=lambda f: order.get(f.name, len(order)))

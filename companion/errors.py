@@ -49,3 +49,9 @@ class UnknownNameError(CompanionError):
     """The user asked for a routine or voice that does not exist."""
 
     exit_code = 2
+
+
+class WriteError(CompanionError):
+    """A file or stream could not be written (a full disk, a closed pipe)."""
+
+    exit_code = 5

@@ -153,7 +153,13 @@ def read_yaml(stream: IO[str] | IO[bytes] | str | bytes, path: Path | None = Non
             raise ConfigError(f"file is larger than {MAX_BYTES // 1024} KiB: split it into "
                               "smaller files", path)
         text = raw
-    loader = _GuardedLoader(text)
+    try:
+        loader = _GuardedLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character
+        before = text[:exc.position]
+        raise ConfigError(f"unexpected control character {exc.character!r}: remove it", path,
+                          before.count("\n") + 1,
+                          exc.position - (before.rfind("\n") + 1) + 1) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -198,6 +204,9 @@ def _to_item(node: yaml.Node, loader: yaml.SafeLoader, src: Source) -> Item:
         value = loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError:
         raise ConfigError(f"unsupported tag {node.tag}: remove it", src.path, line,
+                          column) from None
+    except (ValueError, OverflowError):  # Python refuses ints of over 4300 digits
+        raise ConfigError("this number is too long: use a shorter one", src.path, line,
                           column) from None
     if node.tag not in (_STR_TAG, _NULL_TAG, _BOOL_TAG, _INT_TAG, _FLOAT_TAG):
         raise ConfigError(f"unsupported value type {node.tag}: use plain text or a number",
@@ -303,7 +312,7 @@ def number(src: Source, item: Item, what: str, lo: float | None = None,
     if isinstance(v, bool) or not ok:
         kind = "a whole number" if integer else "a number"
         raise src.error(item, f"{what} must be {kind}, not {type_name(item)}")
-    if not math.isfinite(v):
+    if not math.isfinite(_as_float(v)):
         raise src.error(item, f"{what} must be a finite number")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         raise src.error(item, f"{what} must be between {_fmt(lo)} and {_fmt(hi)}, not {_fmt(v)}")
@@ -317,6 +326,14 @@ MAX_DURATION = 24 * 3600.0
 """Longest duration any file may ask for (seconds)."""
 DURATION_PATTERN = _DURATION
 """What a duration written as text looks like (at least one of the h, m, s parts present)."""
+
+
+def _as_float(v: float) -> float:
+    """``float(v)``, infinite for an int too large for a float (not an OverflowError)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def parse_duration(value: str) -> float | None:
@@ -335,7 +352,7 @@ def duration(src: Source, item: Item, what: str, *, allow_zero: bool = False) ->
         raise src.error(item, f"{what} must be a duration like 30s, 2m or 1m30s, "
                               f"not {type_name(item)}")
     if isinstance(v, (int, float)):
-        seconds = float(v)
+        seconds = _as_float(v)
     else:
         parsed = parse_duration(str(v))
         if parsed is None:

@@ -7,6 +7,7 @@ or synthesised there.
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,12 +19,15 @@ from companion.audio.devices import _sd
 from companion.audio.stream import CHUNK_SAMPLES, INPUT_RATE, OUTPUT_RATE
 from companion.audio.supervisor import _SupervisedStream
 
+log = logging.getLogger(__name__)
+
 
 class SoundDeviceSink(_SupervisedStream):
     """An ``AudioSink`` on a persistent ``sd.OutputStream`` with a small fixed blocksize.
 
     ``write`` cuts audio into ``blocksize`` blocks and blocks while ``queue_blocks`` are
-    queued, so the writer runs on the device clock. The callback only copies a block out
+    queued (bound: 6 blocks of 220 frames, 60 ms, 5 KB), so the writer runs on the device
+    clock. The callback only copies a block out
     of the queue (zeros when empty; a gap after audio counts in ``underruns``).
     ``cut`` keeps the next ``fade_ms`` of queued audio, fades it to zero and drops the rest.
     While the device is lost, ``write`` drops audio at the real-time rate (``dropped``).
@@ -32,6 +36,9 @@ class SoundDeviceSink(_SupervisedStream):
     """
 
     kind = "output"
+    stall_s = 3.0
+    """Opening a microphone stream here holds the speaker's callbacks for up to ~1.6 s: a
+    shorter limit took that for a lost speaker and reopened it, over and over."""
 
     def __init__(self, device: str | None = None, sample_rate: int = OUTPUT_RATE,
                  blocksize: int = 220, queue_blocks: int = 6, fade_ms: float = 30.0,
@@ -161,12 +168,18 @@ class SoundDeviceSink(_SupervisedStream):
 class SoundDeviceSource(_SupervisedStream):
     """An ``AudioSource`` on a persistent ``sd.RawInputStream`` (16 kHz mono int16, 20 ms).
 
-    The callback copies bytes into a bounded queue; when it is full the oldest chunk is
-    dropped and ``overflows`` counts it. Open it once and keep it: the first chunk takes
-    ~2 s to arrive (``wait_ready``).
+    The callback copies bytes into a bounded queue of ``max_chunks`` chunks (50: 1 s,
+    32 KB); when it is full the oldest chunk is dropped and ``overflows`` counts it. Open
+    it once and keep it: the first chunk takes ~2 s to arrive (``wait_ready``).
+    A microphone that gives only digital zeros for ``zero_input_s`` counts as lost and is
+    reopened (a muted or vanished device; PulseAudio moves a stream whose source went away
+    to another, often silent, one). If it is still all zeros after that, the wait before
+    the next reopen doubles, up to ``zero_input_max_s``, and only the first is a WARNING.
     """
 
     kind = "input"
+    zero_input_s = 4.0
+    zero_input_max_s = 300.0
 
     def __init__(self, device: str | None = None, max_chunks: int = 50) -> None:
         self.sample_rate = INPUT_RATE
@@ -174,7 +187,27 @@ class SoundDeviceSource(_SupervisedStream):
         self._queue: collections.deque[bytes] = collections.deque(maxlen=max_chunks)
         self._cond = threading.Condition()
         self._closed = False
+        self._last_sound = time.monotonic()
+        self._zero_limit = self.zero_input_s
+        self._zero_episode = False
         super().__init__(device)
+
+    def _on_open(self) -> None:
+        self._last_sound = time.monotonic()
+
+    def _why_unusable(self, now: float) -> str | None:
+        if not self._ready.is_set() or now - self._last_sound < self._zero_limit:
+            return None
+        return f"only digital silence for {now - self._last_sound:.1f} s"
+
+    def _lost(self, why: str) -> None:
+        if why.startswith("only digital silence"):
+            if self._zero_episode:  # still all zeros after a reopen: wait longer, quietly
+                self._zero_limit = min(self._zero_limit * 2, self.zero_input_max_s)
+                log.debug("microphone still silent (%s); reopening it", why)
+                return
+            self._zero_episode = True
+        super()._lost(why)
 
     def _make_stream(self, index: int) -> Any:
         return _sd().RawInputStream(samplerate=INPUT_RATE, blocksize=CHUNK_SAMPLES,
@@ -182,8 +215,13 @@ class SoundDeviceSource(_SupervisedStream):
                                     callback=self._callback)
 
     def _callback(self, indata: Any, frames: int, t: Any, status: Any) -> None:
-        self._mark_callback(frames, INPUT_RATE)
+        ready = self._mark_callback(frames, INPUT_RATE)
         data = bytes(indata)
+        sound = bool(data.strip(b"\0"))  # any sample not zero: a working microphone
+        if sound or not ready:  # zeros count from the first steady callback
+            self._last_sound = time.monotonic()
+        if sound and self._zero_episode:
+            self._zero_episode, self._zero_limit = False, self.zero_input_s
         with self._cond:
             if len(self._queue) == self._queue.maxlen:
                 self.overflows += 1

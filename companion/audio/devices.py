@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 from typing import Any
 
 from companion.errors import AudioDeviceError
@@ -111,3 +112,42 @@ def _device_index(name: str, kind: str) -> int:
             return i
     raise AudioDeviceError(f"{kind} device '{name}' has gone away: plug it back in or "
                            "pick another with `companion devices`")
+
+
+def reinitialize_portaudio() -> None:
+    """Terminate and initialise PortAudio again, so it lists the devices there are now.
+
+    Every stream must be closed first (terminating frees them). Errors are logged: the
+    caller's next open says what is wrong.
+    """
+    sd = _sd()
+    try:
+        while sd._initialized > 0:
+            sd._terminate()
+        sd._initialize()
+    except sd.PortAudioError as exc:
+        log.warning("PortAudio could not be re-initialised: %s", exc)
+
+
+class quiet_stderr:
+    """File descriptor 2 sent to /dev/null for a moment: PortAudio's ALSA host prints four
+    "Expression ... failed" lines straight to it on every failed open, which while a
+    device is gone would be every retry. (A line another thread logs in that moment, a
+    few milliseconds, is lost.)"""
+
+    def __enter__(self) -> None:
+        self._saved: int | None = None
+        if log.isEnabledFor(logging.DEBUG):
+            return
+        try:
+            self._saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:
+            self._saved = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)

@@ -19,6 +19,7 @@ rendered audio; either would move the delay.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 from dataclasses import dataclass
@@ -90,14 +91,22 @@ class AlignedReference:
     ``take`` by the input loop with every microphone chunk, returning what was played into
     that chunk.
     ``generation`` goes up whenever the alignment changes, so the canceller can start over.
+    Bounds: blocks pushed but not taken yet, at most ``MAX_PENDING_BLOCKS`` (the oldest go
+    first: while the microphone is lost nobody takes them); the history rings hold
+    ``window_s + max_lag_s - min_lag_s + 1`` s of output and ``window_s`` of input (about
+    0.4 MB at the defaults). An outage of any length costs no memory.
     """
+
+    MAX_PENDING_BLOCKS = 400
+    """About 4 s of output in the sink's 10 ms blocks (~360 KB of float32 at most)."""
 
     def __init__(self, output_rate: int, settings: AlignmentSettings = AlignmentSettings()
                  ) -> None:
         self.settings = settings
         self._resampler = Resampler(output_rate, INPUT_RATE)
         self._lock = threading.Lock()
-        self._blocks: list[np.ndarray] = []
+        self._blocks: collections.deque[np.ndarray] = collections.deque(
+            maxlen=self.MAX_PENDING_BLOCKS)
         window = int(settings.window_s * INPUT_RATE)
         self._max_lag = int(settings.max_lag_s * INPUT_RATE)
         self._min_lag = int(settings.min_lag_s * INPUT_RATE)
@@ -121,7 +130,8 @@ class AlignedReference:
     def _resample_pushed(self) -> None:
         """Move queued output blocks into the 16 kHz history (the input loop's thread)."""
         with self._lock:
-            blocks, self._blocks = self._blocks, []
+            blocks = list(self._blocks)
+            self._blocks.clear()
         for block in blocks:
             self._ref.append(self._resampler.process(block).astype(np.float32))
 

@@ -1,5 +1,6 @@
-"""The supervisor of a persistent sounddevice stream: it reopens a stream which died (see
-DESIGN.md, "When things fail"), looking its device up again by name.
+"""The supervisor of a persistent sounddevice stream: it notices a lost device, names it
+(microphone or speaker), says what it does about it, and reopens the stream when the
+device is back (see DESIGN.md, "When things fail"), looking the device up again by name.
 """
 
 from __future__ import annotations
@@ -9,18 +10,38 @@ import threading
 import time
 from typing import Any
 
-from companion.audio.devices import _device_index, _sd, find_device
+from companion.audio.devices import (
+    _device_index,
+    _sd,
+    find_device,
+    quiet_stderr,
+    reinitialize_portaudio,
+)
+from companion.audio.pulse_routes import PulseRoute
 from companion.errors import AudioDeviceError
 
 log = logging.getLogger(__name__)
 
+ROLE = {"input": "microphone", "output": "speaker"}
+WHILE_LOST = {"input": "listening again when it comes back",
+              "output": "speaking again when it comes back"}
+
+_registry_lock = threading.Lock()
+_registry: list[_SupervisedStream] = []
+"""Every open supervised stream (at most one per device stream the program opened)."""
+_last_reinit = [0.0]
+
 
 class _SupervisedStream:
-    """A persistent PortAudio stream plus a thread that reopens it when it dies.
+    """A persistent PortAudio stream plus a thread that reopens it when it is lost.
 
-    Dead means: no callback for ``stall_s`` while running (after a start-up grace, since
-    the first callback takes ~2 s here), ``stream.active`` false, or a PortAudioError.
-    Reopening looks the device up again by name, with backoff 0.25, 0.5, 1 ... 5 s.
+    Lost means: no callback for ``stall_s`` while running (after a start-up grace, since
+    the first callback takes ~2 s here), ``stream.active`` false, a PortAudioError, the
+    PulseAudio device it was sent to (``PULSE_SINK``/``PULSE_SOURCE``) gone, or (for a
+    microphone) only digital zeros for ``zero_input_s``. Reopening looks the device up again
+    by name every ``retry_every_s`` at most; when the name is not found PortAudio is
+    re-initialised, so a re-plugged device is seen. A loss is logged once at WARNING and
+    kept in ``notice`` (for the status line) until the device is back.
     """
 
     kind = "output"
@@ -28,11 +49,21 @@ class _SupervisedStream:
     startup_grace_s = 5.0
     ready_run_s = 0.2
     check_every_s = 0.1
+    retry_every_s = 0.5
+    route_every_s = 1.0
+    reinit_alone_s = 2.0
+    """Least time between two PortAudio re-initialisations while no other stream works."""
+    reinit_busy_s = 30.0
+    """The same while another stream works (re-initialising makes it reopen too)."""
 
     def __init__(self, device: str | None) -> None:
         self.device_query = device
         self.device_name = find_device(device, self.kind)
+        self.role = ROLE[self.kind]
         self.reconnects = 0
+        self.notice: str | None = None
+        """What is wrong with this device now, for the status line; None when it works."""
+        self.lost_at: float | None = None
         self._stream: Any = None
         self._last_cb = 0.0
         self._run_start = 0.0
@@ -41,9 +72,14 @@ class _SupervisedStream:
         self._ready = threading.Event()
         self._closing = threading.Event()
         self._state_lock = threading.Lock()
+        self._route = PulseRoute(self.kind)
+        self._next_route_check = 0.0
+        self._reinit_drop = False
         self.connected = False
         self._open_and_start()  # errors here go to the user
-        log.info("%s device '%s' opened", self.kind, self.device_name)
+        log.info("%s '%s' opened", self.role, self.device_name)
+        with _registry_lock:
+            _registry.append(self)
         self._thread = threading.Thread(target=self._supervise, daemon=True,
                                         name=f"audio-{self.kind}-supervisor")
         self._thread.start()
@@ -58,20 +94,24 @@ class _SupervisedStream:
         try:
             stream = self._make_stream(index)
         except (sd.PortAudioError, ValueError) as exc:
-            raise AudioDeviceError(f"cannot open {self.kind} device '{self.device_name}' "
+            raise AudioDeviceError(f"cannot open the {self.role} '{self.device_name}' "
                                    f"({exc}): pick another with `companion devices`") from None
         self._ready.clear()
         self._started_at = time.monotonic()
+        self._on_open()
         try:
             stream.start()
         except sd.PortAudioError as exc:
             self._close_quietly(stream)
-            raise AudioDeviceError(f"cannot start {self.kind} device '{self.device_name}' "
+            raise AudioDeviceError(f"cannot start the {self.role} '{self.device_name}' "
                                    f"({exc}): pick another with `companion devices`") from None
         with self._state_lock:
             self._stream = stream
             self.connected = True
-        log.debug("%s device '%s' opened", self.kind, self.device_name)
+        log.debug("%s '%s' opened", self.role, self.device_name)
+
+    def _on_open(self) -> None:
+        """Subclasses reset their per-stream watch here."""
 
     def _mark_callback(self, frames: int, rate: int) -> bool:
         """Called from the stream callback: note the time; True once callbacks flow.
@@ -104,11 +144,19 @@ class _SupervisedStream:
         except Exception as exc:  # PortAudio reporting an error
             return f"stream error: {exc}"
         now = time.monotonic()
+        if now >= self._next_route_check:
+            self._next_route_check = now + self.route_every_s
+            if self._route.gone():
+                return f"its device '{self._route.name}' is gone"
         if self._ready.is_set():
             if now - self._last_cb > self.stall_s:
-                return f"no callback for {now - self._last_cb:.1f} s"
+                return f"no sound for {now - self._last_cb:.1f} s"
         elif now - self._started_at > self.startup_grace_s:
-            return f"no callback {now - self._started_at:.1f} s after start"
+            return f"no sound {now - self._started_at:.1f} s after start"
+        return self._why_unusable(now)
+
+    def _why_unusable(self, now: float) -> str | None:
+        """Subclasses: a reason to count a running stream as lost (None: it is fine)."""
         return None
 
     def _supervise(self) -> None:
@@ -116,25 +164,69 @@ class _SupervisedStream:
             why = self._why_dead()
             if why is None:
                 continue
-            log.warning("%s device '%s' lost (%s); reconnecting", self.kind,
-                        self.device_name, why)
+            self._lost(why)
             self._drop_stream()
             self._reconnect()
 
+    def _lost(self, why: str) -> None:
+        """Say once, at WARNING, which device was lost and what happens now."""
+        if self._reinit_drop:  # closed by a PortAudio re-initialisation, not lost
+            self._reinit_drop = False
+            log.info("%s '%s' reopening after PortAudio was re-initialised", self.role,
+                     self.device_name)
+            return
+        self.lost_at = time.monotonic()
+        self.notice = f"{self.role} lost, {WHILE_LOST[self.kind]}"
+        log.warning("%s lost (%s), %s", self.role, why, WHILE_LOST[self.kind])
+
     def _reconnect(self) -> None:
-        delay, tries = 0.25, 0
+        delay, tries, warned = 0.25, 0, False
         while not self._closing.wait(delay):
             tries += 1
             try:
-                self._open_and_start()
+                if self._route.gone():
+                    raise AudioDeviceError(f"'{self._route.name}' is not there")
+                self._reinit_if_missing()
+                with quiet_stderr():
+                    self._open_and_start()
             except AudioDeviceError as exc:
-                log.debug("reconnect try %d failed: %s", tries, exc)
-                delay = min(delay * 2, 5.0)
+                if not warned:
+                    log.warning("%s not back yet (%s); trying again every %.1f s", self.role,
+                                exc, self.retry_every_s)
+                    warned = True
+                else:
+                    log.debug("%s reconnect try %d failed: %s", self.role, tries, exc)
+                delay = min(delay * 2, self.retry_every_s)
                 continue
             self.reconnects += 1
-            log.info("%s device '%s' reconnected after %d tries", self.kind,
-                     self.device_name, tries)
+            if self.lost_at is not None:
+                log.warning("%s '%s' back after %.1f s", self.role, self.device_name,
+                            time.monotonic() - self.lost_at)
+            self.notice, self.lost_at = None, None
             return
+
+    def _reinit_if_missing(self) -> None:
+        """Re-initialise PortAudio when the device's name is not in its list (PortAudio
+        lists devices once, at start: a re-plugged device is only seen after this)."""
+        try:
+            _device_index(self.device_name, self.kind)
+            return
+        except AudioDeviceError:
+            pass
+        now = time.monotonic()
+        with _registry_lock:
+            others = [s for s in _registry if s is not self]
+            busy = any(s.connected for s in others)
+            if now - _last_reinit[0] < (self.reinit_busy_s if busy else self.reinit_alone_s):
+                return
+            _last_reinit[0] = now
+            for other in others:  # their streams must close before PortAudio goes
+                if other.connected:
+                    other._reinit_drop = True
+                other._drop_stream()
+            log.info("re-initialising PortAudio to look for the %s '%s'", self.role,
+                     self.device_name)
+            reinitialize_portaudio()
 
     def _drop_stream(self) -> None:
         with self._state_lock:
@@ -155,4 +247,7 @@ class _SupervisedStream:
         self._closing.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+        with _registry_lock:
+            if self in _registry:
+                _registry.remove(self)
         self._drop_stream()

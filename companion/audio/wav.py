@@ -16,7 +16,7 @@ import numpy as np
 
 from companion.audio.resample import resample
 from companion.audio.stream import CHUNK_BYTES, CHUNK_SAMPLES, INPUT_RATE, OUTPUT_RATE
-from companion.errors import CompanionError
+from companion.errors import CompanionError, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -181,12 +181,17 @@ class WavSink:
         self.path = Path(path)
         self.sample_rate = int(sample_rate)
         self.frames_written = 0
+        self._broken = False
         try:
             self._f: Any = open(self.path, "wb")
         except OSError as exc:
             raise WavError(f"{self.path}: cannot write it ({exc.strerror}); "
                            "pick a writable --output path") from None
-        self._f.write(self._header(0))
+        try:
+            self._f.write(self._header(0))
+            self._f.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
 
     def _header(self, frames: int) -> bytes:
         n = frames * 2
@@ -202,9 +207,12 @@ class WavSink:
         block = np.asarray(block, dtype=np.float32).ravel()
         if not len(block):
             return
-        self._f.write(to_int16_bytes(block))
-        self.frames_written += len(block)
-        self._fix_sizes()
+        try:
+            self._f.write(to_int16_bytes(block))
+            self.frames_written += len(block)
+            self._fix_sizes()
+        except OSError as exc:
+            raise self._failed(exc) from None
 
     def _fix_sizes(self) -> None:
         n = self.frames_written * 2
@@ -219,10 +227,30 @@ class WavSink:
 
     def close(self) -> None:
         """Write the final header and close the file."""
-        if self._f is not None:
-            self._fix_sizes()
-            self._f.close()
+        f, self._f = self._f, None
+        if f is None:
+            return
+        try:
+            if not self._broken:
+                self._f = f
+                self._fix_sizes()
+            f.close()
+        except OSError as exc:
+            raise self._failed(exc) from None
+        finally:
             self._f = None
+
+    def _failed(self, exc: OSError) -> WriteError:
+        """The one-line error for a failed write; later writes are not tried."""
+        self._broken = True
+        if self._f is not None:
+            try:
+                self._f.close()
+            except OSError:  # the same failure again
+                pass
+            self._f = None
+        return WriteError(f"cannot write {self.path} ({exc.strerror or exc}): free some space "
+                          "or pick another --output")
 
     def __enter__(self) -> WavSink:
         return self

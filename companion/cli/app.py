@@ -12,8 +12,9 @@ from typing import NoReturn
 
 from companion import __version__
 from companion.cli import devices, play, routines, service, voices
-from companion.cli.common import EXIT_INTERRUPTED
-from companion.errors import CompanionError
+from companion.cli.common import EXIT_INTERRUPTED, sigterm_as_interrupt
+from companion.cli.streams import NamedStream
+from companion.errors import CompanionError, WriteError
 
 log = logging.getLogger("companion")
 
@@ -29,18 +30,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    stdout = sys.stdout
+    sys.stdout = NamedStream(stdout)  # type: ignore[assignment]
     try:
-        return int(args.handler(args) or 0)
+        with sigterm_as_interrupt():
+            code = int(args.handler(args) or 0)
+            sys.stdout.flush()
+        return code
     except CompanionError as exc:
         print(f"companion: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a write the handler did not expect to fail: still one line
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"companion: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return WriteError.exit_code
     except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
         log.debug("internal error", exc_info=True)
         print(f"companion: internal error: {exc.__class__.__name__}: {exc} "
               "(run with -vv for details)", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout = stdout
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -25,13 +25,17 @@ def load_context(args: argparse.Namespace, quiet_errors: bool = False) -> Contex
 
 
 class sigterm_as_interrupt:
-    """Treat SIGTERM like Ctrl-C while playing, so the fade still happens."""
+    """Treat SIGTERM and SIGHUP (the terminal closed) like Ctrl-C while playing, so the
+    fade still happens and an output file is closed with a valid header."""
+
+    _signals = tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s)
 
     def __enter__(self) -> None:
-        self._old = signal.signal(signal.SIGTERM, self._raise)
+        self._old = {s: signal.signal(s, self._raise) for s in self._signals}
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGTERM, self._old)
+        for s, old in self._old.items():
+            signal.signal(s, old)
 
     @staticmethod
     def _raise(signum: int, frame: object) -> None:

@@ -140,6 +140,7 @@ def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: An
     from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
     from companion.audio.echo_path import AlignedReference
     from companion.cli.soundcheck import explained_device_errors
+    from companion.session.device_faults import DeviceFaults
     from companion.session.listening import LiveLoop
     from companion.session.playback import RealtimeOutput
     from companion.session.session import Session
@@ -158,7 +159,13 @@ def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: An
         session = Session(commands, player, context.routines, on_event=events,
                           stop_now=output.stop_now, voice=voice)
         status = StatusLine(player, session)
-        loop = LiveLoop(source, recognizer, session, player, reference, on_tick=status.update)
+        faults = DeviceFaults(source, sink, output, status.notice)
+
+        def tick() -> None:
+            faults.check()
+            status.update()
+
+        loop = LiveLoop(source, recognizer, session, player, reference, on_tick=tick)
         output.start()
         source.wait_ready(timeout=5.0)
         print("Listening. Say \"play aftercare\", \"what can I say\", or \"stop\". "

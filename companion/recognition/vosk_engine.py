@@ -49,6 +49,24 @@ def find_vosk_model(explicit: Path | None, configured: Path | None) -> Path | No
     return None
 
 
+_IVECTOR_FILES = ("final.dubm", "final.ie", "final.mat", "global_cmvn.stats",
+                  "online_cmvn.conf", "splice.conf")
+
+
+def missing_model_files(path: Path) -> list[str]:
+    """Files a Vosk model folder needs but lacks (Kaldi would abort or load it half)."""
+    need = ["am/final.mdl", "conf/mfcc.conf", "conf/model.conf"]
+    graph = path / "graph"
+    if (graph / "HCLG.fst").is_file():
+        need += ["graph/words.txt"]
+    else:
+        need += ["graph/HCLr.fst", "graph/Gr.fst", "graph/disambig_tid.int"]
+    need.append("graph/phones/word_boundary.int")
+    if (path / "ivector").is_dir():
+        need += [f"ivector/{name}" for name in _IVECTOR_FILES]
+    return [name for name in need if not (path / name).is_file()]
+
+
 def _load_vosk_model(path: Path):
     import vosk
 
@@ -59,6 +77,10 @@ def _load_vosk_model(path: Path):
     if not looks_like_vosk_model(path):
         raise ModelError(f"{path}: not a Vosk model (no am/final.mdl or conf/model.conf); "
                          "point --model at the unpacked model folder")
+    missing = missing_model_files(path)
+    if missing:
+        raise ModelError(f"{path}: this Vosk model is incomplete ({', '.join(missing)} "
+                         f"missing); unpack or install it again, or choose another with --model")
     try:
         return vosk.Model(model_path=str(path))
     except Exception as exc:

@@ -55,7 +55,9 @@ class ReferenceBuffer:
 
     For the file loop, where the output and the input take turns on one clock: each
     chunk's output is pushed before that chunk's input is heard. (Live devices need
-    :class:`~companion.echo_path.AlignedReference`.)
+    :class:`~companion.echo_path.AlignedReference`.) Bound: push and take alternate, so it
+    holds at most one chunk and a resampler's tail; a caller that only pushed would grow
+    it, which is why ``run_on_file`` pushes only when it takes.
     """
 
     def __init__(self, output_rate: int) -> None:
@@ -125,7 +127,12 @@ def run_on_file(source: AudioSource, recognizer: Recognizer, session: Session,
 
 
 class LiveLoop:
-    """The loop on real devices: the output renders on its own thread, the input here."""
+    """The loop on real devices: the output renders on its own thread, the input here.
+
+    Bounds: the last 50 gate references (1 s, 64 KB); the source's queue and the echo
+    reference state theirs. While the microphone is lost ``run`` wakes every 0.25 s (to
+    keep the status line fresh) and keeps nothing.
+    """
 
     def __init__(self, source: AudioSource, recognizer: Recognizer, session: Session,
                  player: RoutinePlayer, reference: AlignedReference,

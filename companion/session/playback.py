@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from companion.audio.stream import AudioSink
 from companion.session.player import PlayerState, RoutinePlayer
@@ -15,7 +16,13 @@ class RealtimeOutput:
 
     The sink's small queue sets the pace; ``stop_now`` stops the player and cuts what the
     device has queued, so the room is quiet within a block plus a short fade.
+    When rendering or writing fails, ``error`` holds why (the live loop shows it), the
+    failure is logged once at WARNING and the block is tried again after a pause that
+    doubles up to ``retry_max_s``; ``error`` goes back to None once a block is written.
     """
+
+    retry_first_s = 0.1
+    retry_max_s = 2.0
 
     def __init__(self, player: RoutinePlayer, sink: AudioSink, block_frames: int = 220) -> None:
         self.player = player
@@ -24,6 +31,7 @@ class RealtimeOutput:
         self._running = threading.Event()
         self._thread = threading.Thread(target=self._run, name="output", daemon=True)
         self.error: BaseException | None = None
+        self.failures = 0
 
     def start(self) -> None:
         """Start rendering (silence while the player is idle)."""
@@ -41,12 +49,22 @@ class RealtimeOutput:
         self._thread.join(timeout=2)
 
     def _run(self) -> None:
-        try:
-            while self._running.is_set():
+        pause = self.retry_first_s
+        while self._running.is_set():
+            try:
                 self.sink.write(self.player.render(self.block_frames))
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            log.error("output stopped: %s", exc)
-            self.error = exc
+            except Exception as exc:  # noqa: BLE001 - shown by the live loop, then retried
+                self.failures += 1
+                if self.error is None:
+                    log.warning("speaker output failed (%s: %s); trying again",
+                                exc.__class__.__name__, exc)
+                self.error = exc
+                time.sleep(pause)
+                pause = min(pause * 2, self.retry_max_s)
+                continue
+            if self.error is not None:
+                log.warning("speaker output going again after %d failed tries", self.failures)
+                self.error, pause = None, self.retry_first_s
 
 
 def render_until_idle(player: RoutinePlayer, sink: AudioSink, block_frames: int = 2205,

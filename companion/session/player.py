@@ -65,6 +65,8 @@ class RoutinePlayer:
         """Actions queued by control calls, run by ``render`` before its next block."""
         self._live = LiveControls(db_to_gain(cap_db), voice_for(None))
         self._timeline = Timeline(synth, self._live, on_event or (lambda event: None))
+        self._status: PlayerStatus | None = None
+        """Taken by ``render`` on its thread; read by ``status`` on any other."""
         self._transport = Transport(self._timeline, self._live, voice_for, lookup,
                                     rng or random.Random())
 
@@ -130,7 +132,13 @@ class RoutinePlayer:
         self._controls.put(self._transport.goodnight)
 
     def status(self) -> PlayerStatus:
-        """What is happening now (a snapshot)."""
+        """What is happening now: the snapshot taken after the last rendered block (at most
+        one block old), so a thread reading it never sees one routine's name with another's
+        time left while the output thread renders."""
+        snapshot = self._status
+        return snapshot if snapshot is not None else self._snapshot()
+
+    def _snapshot(self) -> PlayerStatus:
         tl = self._timeline
         cursor, routine = tl.cursor, tl.routine
         saying = cursor.segment.text if cursor and isinstance(cursor.segment, Speak) else None
@@ -177,7 +185,9 @@ class RoutinePlayer:
     def render(self, frames: int) -> np.ndarray:
         """The next ``frames`` samples of output (float32, never above the cap)."""
         self._drain_controls()
-        return self._timeline.render(frames)
+        block = self._timeline.render(frames)
+        self._status = self._snapshot()
+        return block
 
     def _drain_controls(self) -> None:
         while True:

@@ -16,9 +16,6 @@ from companion.recognition.intents import Command, Intent
 from companion.session.player import RATE_STEP, VOLUME_STEP_DB, RoutinePlayer
 from companion.session.session import Session
 
-NOTICE_SECONDS = 10.0
-"""How long a notice (a device fault, say) stays on the line."""
-
 _DONE: dict[Intent, str] = {
     Intent.STOP: "stopped",
     Intent.PAUSE: "paused",
@@ -61,12 +58,16 @@ class StatusLine:
         self._last_time = 0.0
         self._tty = self.stream.isatty()
         self._notice = ""
-        self._notice_until = 0.0
 
-    def notice(self, text: str) -> None:
-        """Show ``text`` (a device fault, say) on the line for a while; '' clears it."""
-        self._notice = text
-        self._notice_until = time.monotonic() + NOTICE_SECONDS
+    def notice(self, text: str | None) -> None:
+        """Show a device fault at once, on a line of its own, and keep it on the status line
+        until ``None`` says it is over ("sound devices working again")."""
+        if not text and not self._notice:
+            return
+        line = f"companion: {text}" if text else "companion: sound devices working again"
+        self.stream.write(("\r\033[K" if self._tty else "") + line + "\n")
+        self.stream.flush()
+        self._notice = text or ""
         self._last_time = 0.0  # redraw at the next update
 
     def text(self) -> str:
@@ -81,7 +82,7 @@ class StatusLine:
         if last is not None:
             heard = f"heard '{last.text}'" if self._tty else "heard a command"
             parts.append(f"{heard} -> {what_it_did(last)}")
-        if self._notice and time.monotonic() < self._notice_until:
+        if self._notice:
             parts.append(self._notice)
         return " | ".join(parts)
 
@@ -98,8 +99,7 @@ class StatusLine:
             return
         status = self.player.status()
         last = self.session.last_command
-        notice = self._notice if now < self._notice_until else ""
-        key = f"{status.state.value} {status.routine} {id(last)} {notice}"
+        key = f"{status.state.value} {status.routine} {id(last)} {self._notice}"
         if key != self._last_text:
             self.stream.write(text + "\n")
             self.stream.flush()

@@ -1,0 +1,186 @@
+"""Soak: hours of session time from generated audio, faster than real time.
+
+``python -m benchmarks.soak [--quick] [--hours H]`` runs the whole file loop
+(:func:`companion.session.listening.run_on_file`: recogniser, session, player, echo mixed
+back in and cancelled) on a source that makes its audio as it goes: long quiet stretches
+with a noise floor, spoken commands ("play ...", "softer", "how long is left", "stop",
+check-ins) every few minutes. It samples the process's RSS and open file descriptors every
+session-minute and prints memory growth per hour (least squares after a warm-up), the
+descriptors leaked, commands heard where none was said (false commands) and the speed.
+Targets (issue 17): growth <= 5 MB/h, 0 fds leaked, 0 false commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from companion.audio.stream import CHUNK_SAMPLES, INPUT_RATE
+from tests import clips
+
+COMMANDS = ("play aftercare", "softer", "how long is left", "stop", "play breathing",
+            "louder", "pause", "resume", "goodnight", "play quiet presence")
+"""Said in turn, one every ``every_s`` seconds of session time."""
+
+
+@dataclass(frozen=True)
+class Said:
+    """A command placed in the session."""
+
+    text: str
+    start: float
+    end: float
+
+
+class SoakSource:
+    """An ``AudioSource`` of ``seconds`` of session audio, made chunk by chunk (bounded
+    memory: one spoken clip at a time)."""
+
+    def __init__(self, seconds: float, every_s: float, seed: int = 0) -> None:
+        self.sample_rate = INPUT_RATE
+        self.overflows = 0
+        self.total = int(seconds * INPUT_RATE)
+        self.pos = 0
+        self.every = int(every_s * INPUT_RATE)
+        self.rng = np.random.default_rng(seed)
+        self.said: list[Said] = []
+        self._clips = {text: clips.speak(text, rate=150) for text in COMMANDS}
+        self._current: np.ndarray | None = None
+        self._current_pos = 0
+        self._next_command = self.every // 2
+        self._turn = 0
+        self._shuffle = random.Random(seed)
+
+    def read(self, timeout: float | None = None) -> bytes | None:
+        if self.pos >= self.total:
+            return None
+        chunk = self.rng.normal(0.0, 50.0, CHUNK_SAMPLES)  # the room's noise floor
+        if self._current is None and self.pos >= self._next_command:
+            text = COMMANDS[self._turn % len(COMMANDS)]
+            self._turn += 1
+            self._current, self._current_pos = self._clips[text], 0
+            start = self.pos / INPUT_RATE
+            self.said.append(Said(text, start, start + len(self._current) / INPUT_RATE))
+            jitter = self._shuffle.uniform(-0.2, 0.2) * self.every
+            self._next_command = self.pos + self.every + int(jitter)
+        if self._current is not None:
+            part = self._current[self._current_pos:self._current_pos + CHUNK_SAMPLES]
+            chunk[:len(part)] += part
+            self._current_pos += CHUNK_SAMPLES
+            if self._current_pos >= len(self._current):
+                self._current = None
+        self.pos += CHUNK_SAMPLES
+        return np.clip(chunk, -32768, 32767).astype("<i2").tobytes()
+
+    def close(self) -> None:
+        self.pos = self.total
+
+
+class CountingSink:
+    """An ``AudioSink`` that only counts frames (what would be played is not kept)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.frames_written = 0
+
+    def write(self, block: np.ndarray) -> None:
+        self.frames_written += len(block)
+
+    def cut(self) -> None:
+        """Nothing queued on a counter."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now (MB)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def open_fds() -> int:
+    """File descriptors this process has open now."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+class SampledSource(SoakSource):
+    """The soak source, sampling RSS and fds every ``sample_s`` of session time."""
+
+    sample_s = 60.0
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.samples: list[tuple[float, float, int]] = []
+        self._every = int(self.sample_s * INPUT_RATE)
+
+    def read(self, timeout: float | None = None) -> bytes | None:
+        if self.pos % self._every < CHUNK_SAMPLES:
+            self.samples.append((self.pos / INPUT_RATE, rss_mb(), open_fds()))
+        return super().read(timeout)
+
+
+def run(hours: float, every_s: float, echo_db: float = -10.0) -> dict[str, float]:
+    """Run the soak; returns its figures."""
+    from companion.cli.listen import command_set
+    from companion.recognition.factory import make_recognizer
+    from companion.session.context import Context
+    from companion.session.events import EventLog
+    from companion.session.listening import run_on_file
+    from companion.session.session import Session
+    from companion.speech.synthesis import Pyttsx3Synthesizer
+
+    context = Context.load(None)
+    commands = command_set(context)
+    recognizer = make_recognizer(context.settings.engine, commands, context.settings.vosk_model)
+    events = EventLog(None)
+    synth = Pyttsx3Synthesizer()
+    source = SampledSource(hours * 3600, every_s)
+    fds_before = open_fds()
+    began = time.perf_counter()
+    try:
+        player = context.player(synth, on_event=events)
+        session = Session(commands, player, context.routines, on_event=events)
+        run_on_file(source, recognizer, session, player, CountingSink(player.sample_rate),
+                    echo_db)
+    finally:
+        synth.close()
+    wall = time.perf_counter() - began
+    heard = events.of_type("heard")
+    false = sum(1 for e in heard if not any(s.start - 0.5 <= e.t <= s.end + 3
+                                            for s in source.said))
+    t = np.array([s[0] for s in source.samples]) / 3600
+    rss = np.array([s[1] for s in source.samples])
+    warm = t >= min(0.25 * t[-1], 0.25) if len(t) else t
+    slope = float(np.polyfit(t[warm], rss[warm], 1)[0]) if warm.sum() >= 3 else float("nan")
+    return {"session_h": hours, "wall_s": wall, "speedup": hours * 3600 / wall,
+            "commands_said": len(source.said), "commands_heard": len(heard),
+            "false_commands": false, "rss_start_mb": float(rss[0]) if len(rss) else 0.0,
+            "rss_end_mb": float(rss[-1]) if len(rss) else 0.0,
+            "rss_growth_mb_per_h": slope, "fds_leaked": open_fds() - fds_before,
+            "events_kept": len(events.events)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short soak (<= 30 s)")
+    parser.add_argument("--hours", type=float, default=None, help="session hours (8)")
+    parser.add_argument("--every", type=float, default=None,
+                        help="seconds between commands (300; quick: 20)")
+    args = parser.parse_args()
+    hours = args.hours or (0.05 if args.quick else 8.0)
+    every = args.every or (20.0 if args.quick else 300.0)
+    if args.quick:
+        SampledSource.sample_s = 10.0
+    figures = run(hours, every)
+    print(" | ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    main()

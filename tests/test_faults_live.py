@@ -1,0 +1,148 @@
+"""The running `companion listen` when its microphone vanishes and comes back (microphone
+and speaker on separate null sinks), and the sound server killed and started again.
+Everything real; waits are generous, times are printed, never asserted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
+from companion.audio.stream import OUTPUT_RATE
+from tests.live_room import events_of, write_command
+from tests.test_faults_devices import NullSinks, wait_until
+
+pytestmark = pytest.mark.audio
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Stderr:
+    """Reads a child's stderr on a thread (a full pipe would block it) and keeps it."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        assert proc.stderr is not None
+        self._thread = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+
+def test_listen_names_a_lost_microphone_and_hears_again_when_it_returns(
+        pulse_null_sink, companion_env, tmp_path) -> None:
+    sinks = NullSinks()
+    spk, mic = f"qc_live_spk_{os.getpid()}", f"qc_live_mic_{os.getpid()}"
+    sinks.load(spk)
+    sinks.load(mic)
+    env = dict(companion_env, PULSE_SINK=spk, PULSE_SOURCE=f"{mic}.monitor")
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "companion", "listen", "--events",
+                             str(events)], env=env, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    err = Stderr(proc)
+    try:
+        assert wait_until(lambda: err.has("Listening"), 60), err.lines
+        t0 = time.monotonic()
+        sinks.unload(mic)
+        assert wait_until(lambda: err.has("microphone lost, listening again when it comes "
+                                          "back"), 15), err.lines
+        print(f"microphone loss shown after {time.monotonic() - t0:.2f} s")
+        assert not err.has("speaker lost")  # the right device is named
+        time.sleep(3.0)
+        assert proc.poll() is None
+        sinks.load(mic)
+        t_back = time.monotonic()
+        play = write_command(tmp_path / "play.wav", "play aftercare")
+        heard = False
+        deadline = time.monotonic() + 40
+        while not heard and time.monotonic() < deadline:
+            subprocess.run(["paplay", f"--device={mic}", str(play)], env=env, check=True,
+                           timeout=20)
+            heard = wait_until(lambda: any(e["type"] == "heard" and e["intent"] == "play"
+                                           for e in events_of(events)), 4)
+        assert heard, err.lines
+        print(f"a command heard {time.monotonic() - t_back:.2f} s after the microphone "
+              "returned (including the command itself)")
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            sinks.close()
+
+
+def _pulse_pid() -> int | None:
+    runtime = os.environ.get("PULSE_RUNTIME_PATH")
+    if not runtime or not (Path(runtime) / "pid").is_file():
+        return None
+    return int((Path(runtime) / "pid").read_text().split()[0])
+
+
+def test_streams_come_back_after_the_sound_server_is_killed_and_restarted(
+        pulse_null_sink) -> None:
+    pid = _pulse_pid()
+    if pid is None:
+        pytest.skip("no PULSE_RUNTIME_PATH with a pid file: this test kills only a sound "
+                    "server of its own (see scripts/audio)")
+    source, sink = SoundDeviceSource("pulse"), SoundDeviceSink("pulse")
+    try:
+        assert source.wait_ready(10) and sink.wait_ready(10)
+        os.kill(pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        assert wait_until(lambda: bool(source.notice) and bool(sink.notice), 20), \
+            (source.notice, sink.notice)
+        print(f"both lost {time.monotonic() - t0:.2f} s after the kill")
+        time.sleep(1.0)
+        assert _start_sound_server(), "scripts/audio could not start the sound server again"
+        t_back = time.monotonic()
+        assert wait_until(lambda: source.notice is None and sink.notice is None, 30)
+        assert source.wait_ready(10) and sink.wait_ready(10)
+        print(f"both back {time.monotonic() - t_back:.2f} s after the restart")
+        tone = (0.4 * np.sin(2 * np.pi * 440 * np.arange(OUTPUT_RATE) / OUTPUT_RATE)
+                ).astype(np.float32)
+        loudest = -200.0
+        for _ in range(4):  # the loop sink's monitor hears what the new speaker stream plays
+            source.clear()
+            for i in range(0, len(tone), 441):
+                sink.write(tone[i:i + 441])
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                data = source.read(timeout=0.2)
+                if data:
+                    x = np.frombuffer(data, "<i2") / 32768.0
+                    loudest = max(loudest, 20 * np.log10(np.sqrt(np.mean(x * x)) + 1e-12))
+            if loudest > -20:
+                break
+        assert loudest > -20, loudest
+    finally:
+        sink.close()
+        source.close()
+        _start_sound_server()
+
+
+def _start_sound_server() -> bool:
+    """Run scripts/audio until the server answers with its null sink (a reconnecting client
+    may autospawn a server at the same moment: then a second try finds it)."""
+    for _ in range(5):
+        done = subprocess.run([str(REPO / "scripts" / "audio")], capture_output=True,
+                              timeout=60).returncode == 0
+        if done:
+            return True
+        time.sleep(1.0)
+    return False
