@@ -2,8 +2,9 @@
 
 Watches the raw input frame by frame and names a lasting problem once (logged as a
 warning, and kept in :attr:`InputCheck.problem` for the status line): a room too loud to
-hear a voice in, a clipping input, or digital silence. While the input is too loud or
-clipping, the streaming loop takes nothing for a command.
+hear a voice in, or a clipping input. While either lasts, the streaming loop takes nothing for
+a command. Digital silence is not judged here: on a file it is just quiet, and a microphone
+that gives only zeros is a lost device (``companion.audio.device_streams``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ class InputProblem(str, Enum):
 
     TOO_NOISY = "too noisy to hear you well"
     CLIPPING = "the microphone is overloaded (clipping)"
-    SILENT = "the microphone is silent"
 
 
 class InputCheck:
@@ -37,13 +37,10 @@ class InputCheck:
     """Once named, the room must get this much quieter to be fine again."""
     WINDOW_FRAMES = 150
     """3 s of frames: a problem must last this long to be named."""
-    SILENT_FRAMES = 250
-    """5 s of all-zero frames: the microphone is silent (muted, unplugged)."""
 
     def __init__(self) -> None:
         self._levels: list[float] = []
         self._clipped: list[int] = []
-        self._zero_run = 0
         self._samples = 0
         self.problem: InputProblem | None = None
         self._said: set[InputProblem] = set()
@@ -56,7 +53,6 @@ class InputCheck:
         self._samples = frame.size
         if len(self._levels) > self.WINDOW_FRAMES:
             del self._levels[0], self._clipped[0]
-        self._zero_run = self._zero_run + 1 if not np.any(frame) else 0
         self._set(self._judge())
         return self.problem
 
@@ -66,10 +62,8 @@ class InputCheck:
         return self.problem in (InputProblem.TOO_NOISY, InputProblem.CLIPPING)
 
     def _judge(self) -> InputProblem | None:
-        if self._zero_run >= self.SILENT_FRAMES:
-            return InputProblem.SILENT
         if len(self._levels) < self.WINDOW_FRAMES:
-            return self.problem if self.problem is not InputProblem.SILENT else None
+            return self.problem
         total = self.WINDOW_FRAMES * self._samples
         if sum(self._clipped) > self.CLIP_SHARE * total:
             return InputProblem.CLIPPING
