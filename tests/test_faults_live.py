@@ -146,3 +146,41 @@ def _start_sound_server() -> bool:
             return True
         time.sleep(1.0)
     return False
+
+
+def test_play_rides_out_a_lost_speaker_and_finishes_the_routine(
+        pulse_null_sink, companion_env, tmp_path) -> None:
+    """`companion play` on the speakers: the speaker vanishes mid-routine and comes back; the
+    routine goes on to its end (exit 0) instead of ending in the speaker's error."""
+    from tests.userfiles import write_user_routine
+
+    write_user_routine(companion_env, "long-enough", """\
+name: long-enough
+title: Long enough
+steps:
+  - say: Hello. Saying stop ends everything.
+  - pause: 6s
+  - say: Still here.
+  - pause: 2s
+  - say: This is the end. Goodbye.
+""")
+    sinks = NullSinks()
+    spk = f"qc_play_spk_{os.getpid()}"
+    sinks.load(spk)
+    env = dict(companion_env, PULSE_SINK=spk)
+    proc = subprocess.Popen([sys.executable, "-m", "companion", "play", "long-enough"], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    err = Stderr(proc)
+    try:
+        assert wait_until(lambda: err.has("Playing"), 60), err.lines
+        time.sleep(2.0)
+        sinks.unload(spk)
+        assert wait_until(lambda: err.has("speaker lost"), 15), err.lines
+        assert proc.poll() is None, err.lines  # still going, waiting for its speaker
+        time.sleep(2.0)
+        sinks.load(spk)
+        assert proc.wait(timeout=120) == 0, err.lines
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sinks.close()

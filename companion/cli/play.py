@@ -99,6 +99,11 @@ def _open_wav_sink(path: Path, rate: int) -> WavSink:
                              "can write to") from None
 
 
+SPEAKER_GIVE_UP_S = 60.0
+"""A speaker that stays lost this long ends ``play`` with its error (a shorter outage is
+ridden out: the stream's supervisor reopens it and the routine goes on)."""
+
+
 def play_live(player: RoutinePlayer, device: str | None, title: str) -> int:
     """Play the started ``player`` on the speakers until it is done or Ctrl-C/SIGTERM."""
     from companion.audio.device_streams import SoundDeviceSink
@@ -114,7 +119,14 @@ def play_live(player: RoutinePlayer, device: str | None, title: str) -> int:
     with sigterm_as_interrupt():
         try:
             output.start()
-            while (player.busy or player.state is not PlayerState.IDLE) and output.error is None:
+            failing_since: float | None = None
+            while player.busy or player.state is not PlayerState.IDLE:
+                if output.error is None:
+                    failing_since = None
+                elif failing_since is None:
+                    failing_since = time.monotonic()  # the supervisor reopens the speaker
+                elif time.monotonic() - failing_since > SPEAKER_GIVE_UP_S:
+                    break
                 time.sleep(0.05)
         except KeyboardInterrupt:
             interrupted = True

@@ -45,9 +45,7 @@ def trim(steps: Sequence[Step], factor: float) -> tuple[Step, ...]:
         elif isinstance(step, Repeat):
             out.append(_scaled_repeat(step, factor, trim(step.steps, factor)))
         elif isinstance(step, Ask):
-            out.append(dataclasses.replace(step, yes=trim(step.yes, factor),
-                                           no=trim(step.no, factor),
-                                           silence=trim(step.silence, factor)))
+            out.append(step.with_branches(lambda branch: trim(branch, factor)))
         else:
             out.append(step)
     return tuple(out)
@@ -60,9 +58,7 @@ def lengthen(steps: Sequence[Step], factor: float) -> tuple[Step, ...]:
         if isinstance(step, Repeat):
             out.append(_scaled_repeat(step, factor, step.steps))
         elif isinstance(step, Ask):
-            out.append(dataclasses.replace(step, yes=lengthen(step.yes, factor),
-                                           no=lengthen(step.no, factor),
-                                           silence=lengthen(step.silence, factor)))
+            out.append(step.with_branches(lambda branch: lengthen(branch, factor)))
         else:
             out.append(step)
     return tuple(out)

@@ -5,7 +5,8 @@ Loading files is in ``loading``; the library of loaded routines is in ``library`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -77,6 +78,11 @@ class Ask:
     """Steps when nothing is answered before ``timeout``."""
     timeout: float = 8.0
     """Seconds to wait for an answer."""
+
+    def with_branches(self, change: Callable[[tuple[Step, ...]], tuple[Step, ...]]) -> Ask:
+        """The same question with ``change`` applied to each of its three branches."""
+        return dataclasses.replace(self, yes=change(self.yes), no=change(self.no),
+                                   silence=change(self.silence))
 
 
 @dataclass(frozen=True)

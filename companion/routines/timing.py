@@ -102,9 +102,7 @@ def scale_quiet(steps: Sequence[Step], factor: float) -> tuple[Step, ...]:
             floor = min(step.seconds, MIN_QUIET_SECONDS)
             out.append(dataclasses.replace(step, seconds=max(floor, step.seconds * factor)))
         elif isinstance(step, Ask):
-            out.append(dataclasses.replace(step, yes=scale_quiet(step.yes, factor),
-                                           no=scale_quiet(step.no, factor),
-                                           silence=scale_quiet(step.silence, factor)))
+            out.append(step.with_branches(lambda branch: scale_quiet(branch, factor)))
         elif isinstance(step, Repeat) and step.seconds is None:
             out.append(dataclasses.replace(step, steps=scale_quiet(step.steps, factor)))
         else:
