@@ -3,7 +3,9 @@ from its monitor, as a person in the room would hear them."""
 
 from __future__ import annotations
 
+import math
 import random
+import sys
 import threading
 import time
 
@@ -15,6 +17,7 @@ from companion.routines.model import Pause, Routine, Say
 from companion.session.events import EventLog
 from companion.session.playback import RealtimeOutput
 from companion.session.player import RoutinePlayer
+from companion.session.player_state import PlayerState, PlayerStatus
 from companion.speech.voices import Voice
 from tests.audio_checks import loud_spans
 
@@ -102,3 +105,53 @@ def test_stop_cuts_a_sentence_short_on_the_real_device(pulse_null_sink, synth):
           f"stop to silence about {1000 * (heard - rendered):.0f} ms")
     assert heard < full / 2
     assert log.of_type("routine_end")[-1].data["reason"] == "stopped"
+
+
+def test_status_read_from_another_thread_is_never_torn(pulse_null_sink, synth):
+    """The status line reads ``status()`` on its own thread while the output thread
+    renders: every snapshot must be one consistent moment of the routine."""
+    said = ("Breathe in.", "And out.", "Once more.", "Good.")
+    steps: list[Say | Pause] = []
+    for text in said:
+        steps += [Say((text,)), Pause(0.3)]
+    routine = Routine("calm", "Calm", tuple(steps))
+    events = EventLog()
+    player = RoutinePlayer(synth, lambda name: VOICE, lambda name: None, on_event=events,
+                           rng=random.Random(1))
+    sink = SoundDeviceSink(None, sample_rate=player.sample_rate)
+    output = RealtimeOutput(player, sink)
+    seen: dict[PlayerStatus, None] = {}
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen[player.status()] = None
+
+    reader = threading.Thread(target=read)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(2e-5)  # threads switch every few bytecodes: races show up
+    try:
+        assert sink.wait_ready(timeout=10)
+        reader.start()
+        player.start(routine)
+        output.start()
+        began = time.monotonic()
+        while not events.of_type("routine_end") and time.monotonic() - began < 60:
+            time.sleep(0.02)
+        time.sleep(0.3)
+    finally:
+        sys.setswitchinterval(switch)
+        done.set()
+        if reader.is_alive():
+            reader.join()
+        output.close()
+        sink.close()
+    print(f"{len(seen)} distinct snapshots")
+    torn = [s for s in seen if not (
+        math.isfinite(s.seconds_left) and s.seconds_left >= 0
+        and (s.routine is None) == (s.state is PlayerState.IDLE)
+        and (s.routine is not None or (s.saying is None and s.seconds_left == 0))
+        and s.routine in (None, "calm") and s.saying in (None, *said))]
+    assert not torn, torn[:5]
+    assert {s.saying for s in seen} >= set(said)  # it saw both sentences being said
+    assert player.status() == PlayerStatus(PlayerState.IDLE, None, None, 0.0)
