@@ -129,7 +129,8 @@ class LiveLoop:
 
     def __init__(self, source: AudioSource, recognizer: Recognizer, session: Session,
                  player: RoutinePlayer, reference: AlignedReference,
-                 on_tick: Callable[[], None] | None = None) -> None:
+                 on_tick: Callable[[], None] | None = None,
+                 on_problem: Callable[[str], None] | None = None) -> None:
         self.source = source
         self.recognizer = recognizer
         self.session = session
@@ -139,6 +140,10 @@ class LiveLoop:
         self._alignment = reference.generation
         self.gate = EchoGate(INPUT_RATE, window_s=LIVE_ECHO_WINDOW_S)
         self._on_tick = on_tick or (lambda: None)
+        owner = getattr(on_tick, "__self__", None)  # a StatusLine's update: its notice
+        self._on_problem = on_problem or getattr(owner, "notice", None) or (lambda text: None)
+        """Told what is wrong with the input when that changes ('' when it is fine again)."""
+        self._problem: object = None
         self._stop = threading.Event()
         self._recent_refs: collections.deque[np.ndarray] = collections.deque(maxlen=50)
 
@@ -179,3 +184,11 @@ class LiveLoop:
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
                 self.session.act_on(utterance.command,
                                     self.player.frames / self.player.sample_rate)
+            self._tell_input_problem()
+
+    def _tell_input_problem(self) -> None:
+        """Name a too-noisy, clipping or silent microphone once, when it starts."""
+        problem = getattr(self.recognizer, "input_problem", None)
+        if problem != self._problem:
+            self._problem = problem
+            self._on_problem(problem.value if problem is not None else "")
