@@ -74,13 +74,15 @@ class _Compiled:
     """Phrases as one concatenated CTC state array, for a vectorised Viterbi."""
 
     def __init__(self, seqs: Sequence[Sequence[frozenset[int]]], blank: int, n_tokens: int):
-        members: list[list[int]] = []
+        classes: dict[frozenset[int], int] = {frozenset((blank,)): 0}
+        """Each distinct token set (a phone, or blank) -> its column in the emissions."""
+        members: list[int] = []
         first, last, step, skip, owner = [], [], [], [], []
         self.n_phones = np.array([max(1, len(s)) for s in seqs], dtype=np.float64)
         for p, seq in enumerate(seqs):
-            states: list[list[int]] = [[blank]]
+            states = [0]
             for ph in seq:
-                states += [sorted(ph), [blank]]
+                states += [classes.setdefault(ph, len(classes)), 0]
             n = len(states)
             for i in range(n):
                 is_phone = i % 2 == 1
@@ -90,34 +92,41 @@ class _Compiled:
                 skip.append(is_phone and i >= 3 and seq[(i - 1) // 2] != seq[(i - 3) // 2])
                 owner.append(p)
             members += states
-        width = max(len(m) for m in members)
-        self.members = np.array([m + [n_tokens] * (width - len(m)) for m in members])
-        """(states, width): the tokens each state accepts (``n_tokens``: none)."""
+        ordered = sorted(classes, key=classes.__getitem__)
+        width = max(len(c) for c in ordered)
+        self.class_tokens = np.array([sorted(c) + [n_tokens] * (width - len(c))
+                                      for c in ordered])
+        """(classes, width): the tokens each class accepts (``n_tokens``: none)."""
+        self.members = np.array(members)
+        """Each state's class."""
         self.first = np.array(first)
         self.last = np.array(last)
         self.step = np.array(step)
         self.skip = np.array(skip)
         self.owner = np.array(owner)
         self.n = len(seqs)
+        self.last_idx = np.flatnonzero(self.last)
+        """Each phrase's two end states (its last phone and the blank after it), in order."""
 
     def scores(self, llr: np.ndarray) -> np.ndarray:
         """Each phrase's best placement score in ``llr`` (frames, tokens), per phoneme."""
         # emission of each state: best of its tokens
         padded = np.concatenate((llr, np.full((llr.shape[0], 1), -np.inf)), axis=1)
-        emit = padded[:, self.members].max(axis=2)
-        alpha = np.full(self.members.shape[0], -np.inf)
-        post = np.full(self.n, -np.inf)
+        emit = padded[:, self.class_tokens].max(axis=2)[:, self.members]
+        n = self.members.shape[0]
+        alpha = np.full(n, -np.inf)
+        ends = np.full(self.last_idx.size, -np.inf)
+        step = np.where(self.step, 0.0, -np.inf)
+        skip = np.where(self.skip, 0.0, -np.inf)
+        enter = np.where(self.first, 0.0, -np.inf)
+        best = np.empty(n)
         for t in range(emit.shape[0]):
-            best = alpha.copy()
-            prev1 = np.concatenate(([-np.inf], alpha[:-1]))
-            prev2 = np.concatenate(([-np.inf, -np.inf], alpha[:-2]))
-            best = np.maximum(best, np.where(self.step, prev1, -np.inf))
-            best = np.maximum(best, np.where(self.skip, prev2, -np.inf))
-            best = np.maximum(best, np.where(self.first, 0.0, -np.inf))
+            np.maximum(alpha, enter, out=best)
+            np.maximum(best[1:], alpha[:-1] + step[1:], out=best[1:])
+            np.maximum(best[2:], alpha[:-2] + skip[2:], out=best[2:])
             alpha = best + emit[t]
-            ends = np.where(self.last, alpha, -np.inf)
-            np.maximum.at(post, self.owner, ends)
-        return post / self.n_phones
+            np.maximum(ends, alpha[self.last_idx], out=ends)
+        return ends.reshape(-1, 2).max(axis=1) / self.n_phones
 
 
 class PhraseVerifier:
@@ -175,31 +184,31 @@ class PhraseVerifier:
         lp[:, self._blank] = np.maximum(lp[:, self._blank], lp[:, self._wb])
         return lp - lp.max(axis=1, keepdims=True)
 
-    def verdict(self, pcm: bytes, hypothesis: str) -> Verdict | None:
-        """hama's scores for ``hypothesis`` against every phrase, or None (too short)."""
+    def verdict(self, pcm: bytes, hypothesis: str, rivals: bool = True) -> Verdict | None:
+        """hama's scores for ``hypothesis`` (and, with ``rivals``, the best phrase as long
+        as it), or None (too short to score)."""
         llr = self._llr(pcm)
         if llr.shape[0] < 2:
             return None
         own = self._sequence(hypothesis)
         if own is None:
             return None
+        score = float(_Compiled([own], self._blank, self._n_tokens).scores(llr)[0])
+        if not rivals or score < self.settings.floor:
+            return Verdict(score, hypothesis, score)  # the floor decides alone
         scores = self._compiled.scores(llr)
         # Only phrases about as long as the hypothesis compete: a short one ("no", "yes")
         # fits somewhere in almost any speech, so its better fit says little.
-        rivals = np.where(self._compiled.n_phones >= len(own) - 1, scores, -np.inf)
-        best = int(np.argmax(rivals))
-        if hypothesis in self._phrases:
-            score = float(scores[self._phrases.index(hypothesis)])
-        else:
-            score = float(_Compiled([own], self._blank, self._n_tokens).scores(llr)[0])
-        best_score = max(float(rivals[best]), score)
+        rival = np.where(self._compiled.n_phones >= len(own) - 1, scores, -np.inf)
+        best = int(np.argmax(rival))
+        best_score = max(float(rival[best]), score)
         best_phrase = self._phrases[best] if best_score > score else hypothesis
         return Verdict(score, best_phrase, best_score)
 
     def agrees(self, verdict: Verdict, stop: bool, rescue: bool = False) -> bool:
         """Whether hama backs the hypothesis (see :class:`VerifierSettings`)."""
         s = self.settings
-        if stop and not rescue:
+        if stop and not rescue:  # the floor alone (a verdict without rivals will do)
             return verdict.score >= s.stop_floor
         floor = s.rescue_floor if rescue else s.floor
         return verdict.score >= floor and verdict.score >= verdict.best_score - s.margin

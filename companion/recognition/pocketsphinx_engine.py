@@ -75,8 +75,8 @@ class _PsDecoder:
         """hama's verifier over every phrase (minutes: a few numbers stand for all)."""
         if not self.rejection.verifier.enabled:
             return None
-        phrases = [p for p in commands.sentences() if "minute" not in p
-                   or any(f" {n} minute" in p for n in ("five", "twenty"))]
+        phrases = [p for p in commands.sentences()
+                   if "minute" not in p or p.endswith((" for five minutes", " for a minute"))]
         try:
             return PhraseVerifier(phrases, self.decoder.lookup_word, self.rejection.verifier)
         except Exception as exc:  # noqa: BLE001 - without hama: pocketsphinx alone
@@ -292,10 +292,12 @@ class _PsDecoder:
         command = self._commands.parse(text)
         if self._verifier is None or command is None:
             return True
-        verdict = self._verifier.verdict(b"".join(self._audio), command.text)
+        stop = command.intent is Intent.STOP
+        verdict = self._verifier.verdict(b"".join(self._audio), command.text,
+                                         rivals=rescue or not stop)
         if verdict is None:
             return not rescue
-        ok = self._verifier.agrees(verdict, command.intent is Intent.STOP, rescue)
+        ok = self._verifier.agrees(verdict, stop, rescue)
         _LOGGER.debug("hama %r %.2f (best %r %.2f)%s: %s", command.text, verdict.score,
                       verdict.best, verdict.best_score, " rescue" if rescue else "",
                       "agrees" if ok else "rejects")
