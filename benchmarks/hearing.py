@@ -94,7 +94,7 @@ def _talk(split: str, quick: bool) -> list[tuple]:
     """Talk that holds no command: chatter, interjections, and (test) real people."""
     voices = DEV_VOICES if split == "dev" else TEST_VOICES
     lines = clips.CHATTER + MORE_CHATTER
-    step = 3 if quick else 1
+    step = 4 if quick else 1
     items = [(say(t, voices[i % len(voices)]), t, None, {}) for i, t in enumerate(lines[::step])]
     items += [(say(t, voices[(i + 1) % len(voices)]), t, "interjection", {})
               for i, t in enumerate(INTERJECTIONS[::step])]
