@@ -45,11 +45,14 @@ def _status_after(audio: np.ndarray, synth) -> str:
     return status.text()
 
 
-def test_live_loop_fake_source_names_a_silent_microphone_on_the_status_line(synth) -> None:
-    assert "the microphone is silent" in _status_after(np.zeros(16000 * 7, np.int16), synth)
+def test_live_loop_fake_source_names_a_clipping_microphone_on_the_status_line(synth) -> None:
+    rng = np.random.default_rng(5)
+    clipped = np.clip(rng.normal(0, 30000, 16000 * 5), -32768, 32767).astype(np.int16)
+    assert "clipping" in _status_after(clipped, synth)
 
 
 def test_live_loop_fake_source_says_nothing_about_a_working_microphone(synth) -> None:
     rng = np.random.default_rng(5)
     room = rng.normal(0, 60, 16000 * 7).astype(np.int16)
     assert "microphone" not in _status_after(room, synth)
+    assert "noisy" not in _status_after(room, synth)

@@ -130,7 +130,7 @@ class LiveLoop:
     def __init__(self, source: AudioSource, recognizer: Recognizer, session: Session,
                  player: RoutinePlayer, reference: AlignedReference,
                  on_tick: Callable[[], None] | None = None,
-                 on_problem: Callable[[str], None] | None = None) -> None:
+                 on_input_problem: Callable[[str | None], None] | None = None) -> None:
         self.source = source
         self.recognizer = recognizer
         self.session = session
@@ -140,9 +140,10 @@ class LiveLoop:
         self._alignment = reference.generation
         self.gate = EchoGate(INPUT_RATE, window_s=LIVE_ECHO_WINDOW_S)
         self._on_tick = on_tick or (lambda: None)
-        owner = getattr(on_tick, "__self__", None)  # a StatusLine's update: its notice
-        self._on_problem = on_problem or getattr(owner, "notice", None) or (lambda text: None)
-        """Told what is wrong with the input when that changes ('' when it is fine again)."""
+        owner = getattr(on_tick, "__self__", None)  # a StatusLine's update: the same line
+        self._on_problem = (on_input_problem or getattr(owner, "input_problem", None)
+                            or (lambda text: None))
+        """Told what is wrong with the input when that changes (None when it is over)."""
         self._problem: object = None
         self._stop = threading.Event()
         self._recent_refs: collections.deque[np.ndarray] = collections.deque(maxlen=50)
@@ -187,8 +188,8 @@ class LiveLoop:
             self._tell_input_problem()
 
     def _tell_input_problem(self) -> None:
-        """Name a too-noisy, clipping or silent microphone once, when it starts."""
+        """Name a too-noisy or clipping microphone once, when it starts; None when over."""
         problem = getattr(self.recognizer, "input_problem", None)
         if problem != self._problem:
             self._problem = problem
-            self._on_problem(problem.value if problem is not None else "")
+            self._on_problem(problem.value if problem is not None else None)

@@ -62,6 +62,7 @@ class StatusLine:
         self._tty = self.stream.isatty()
         self._notice = ""
         self._notice_until = 0.0
+        self._input_problem = ""
 
     def notice(self, text: str) -> None:
         """Show ``text`` (a device fault, say) on the line for a while; '' clears it."""
@@ -83,7 +84,15 @@ class StatusLine:
             parts.append(f"{heard} -> {what_it_did(last)}")
         if self._notice and time.monotonic() < self._notice_until:
             parts.append(self._notice)
+        if self._input_problem:
+            parts.append(self._input_problem)
         return " | ".join(parts)
+
+    def input_problem(self, text: str | None) -> None:
+        """What is wrong with the microphone ("too noisy to hear you well"), kept on the
+        line while it lasts; None when it is over."""
+        self._input_problem = text or ""
+        self._last_time = 0.0  # redraw at the next update
 
     def update(self) -> None:
         """Redraw if due (cheap; called once per input chunk)."""
@@ -99,7 +108,7 @@ class StatusLine:
         status = self.player.status()
         last = self.session.last_command
         notice = self._notice if now < self._notice_until else ""
-        key = f"{status.state.value} {status.routine} {id(last)} {notice}"
+        key = f"{status.state.value} {status.routine} {id(last)} {notice} {self._input_problem}"
         if key != self._last_text:
             self.stream.write(text + "\n")
             self.stream.flush()
