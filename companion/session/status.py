@@ -57,12 +57,12 @@ class StatusLine:
         self.session = session
         self.stream = stream or sys.stderr
         self.every = every
+        self._input_problem = ""
         self._last_text = ""
         self._last_time = 0.0
         self._tty = self.stream.isatty()
         self._notice = ""
         self._notice_until = 0.0
-        self._input_problem = ""
 
     def notice(self, text: str) -> None:
         """Show ``text`` (a device fault, say) on the line for a while; '' clears it."""
@@ -93,6 +93,7 @@ class StatusLine:
         line while it lasts; None when it is over."""
         self._input_problem = text or ""
         self._last_time = 0.0  # redraw at the next update
+        self._last_text = ""  # and print the line again when not on a terminal
 
     def update(self) -> None:
         """Redraw if due (cheap; called once per input chunk)."""
@@ -108,7 +109,7 @@ class StatusLine:
         status = self.player.status()
         last = self.session.last_command
         notice = self._notice if now < self._notice_until else ""
-        key = f"{status.state.value} {status.routine} {id(last)} {notice} {self._input_problem}"
+        key = f"{status.state.value} {status.routine} {id(last)} {notice}"
         if key != self._last_text:
             self.stream.write(text + "\n")
             self.stream.flush()
