@@ -36,6 +36,7 @@ from benchmarks.hearing_mix import (
 from companion.recognition.commands import CommandSet, RoutinePhrases
 from companion.recognition.endpointing import EndpointerSettings
 from companion.recognition.frontend import FrontendSettings
+from companion.recognition.phrase_verifier import VerifierSettings
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
 from companion.recognition.pocketsphinx_rejection import RejectionSettings
 from tests import clips
@@ -50,16 +51,22 @@ COMMANDS = TRUTH + (("banana", "stop", {}),)
 ENERGY = EndpointerSettings(vad="energy")
 PLAIN = RejectionSettings(garbage_word_prob=1e-30, min_coverage=0.0, stop_min_coverage=0.0,
                           minutes_min_coverage=0.0, phrase_min_coverage=0.0,
-                          stop_rescue_max_s=0.0)
+                          stop_rescue_max_s=0.0, rescue_max_s=0.0,
+                          verifier=VerifierSettings(enabled=False))
 """No garbage path (a word probability nothing beats), no coverage rule, no stop rescue."""
+NO_HAMA = RejectionSettings(verifier=VerifierSettings(enabled=False))
+"""Round 1's default rejection: pocketsphinx alone (no hama verifier or rescue)."""
 RECOGNISERS = {
     "default": (None, EndpointerSettings(), RejectionSettings()),
     "peer": (FrontendSettings(), ENERGY, PLAIN),
-    "before": (FrontendSettings(), ENERGY, RejectionSettings()),
-    "energy-ns2": (FrontendSettings(noise_suppression=2), ENERGY, RejectionSettings()),
-    "silero": (FrontendSettings(), EndpointerSettings(), RejectionSettings()),
-    "silero-ns2": (FrontendSettings(noise_suppression=2), EndpointerSettings(),
-                   RejectionSettings()),
+    "before": (FrontendSettings(), ENERGY, NO_HAMA),
+    "energy-ns2": (FrontendSettings(noise_suppression=2), ENERGY, NO_HAMA),
+    "silero": (FrontendSettings(), EndpointerSettings(), NO_HAMA),
+    "silero-ns2": (FrontendSettings(noise_suppression=2), EndpointerSettings(), NO_HAMA),
+    "hama-ns2": (FrontendSettings(noise_suppression=2), EndpointerSettings(),
+                 RejectionSettings()),
+    "hama-rescue": (None, EndpointerSettings(),
+                    RejectionSettings(verifier=VerifierSettings(rescue=True))),
 }
 """name -> (front end (None: the default), endpointer, rejection)."""
 
@@ -87,7 +94,7 @@ def _talk(split: str, quick: bool) -> list[tuple]:
     """Talk that holds no command: chatter, interjections, and (test) real people."""
     voices = DEV_VOICES if split == "dev" else TEST_VOICES
     lines = clips.CHATTER + MORE_CHATTER
-    step = 3 if quick else 1
+    step = 4 if quick else 1
     items = [(say(t, voices[i % len(voices)]), t, None, {}) for i, t in enumerate(lines[::step])]
     items += [(say(t, voices[(i + 1) % len(voices)]), t, "interjection", {})
               for i, t in enumerate(INTERJECTIONS[::step])]

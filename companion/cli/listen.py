@@ -165,7 +165,8 @@ def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: An
             faults.check()
             status.update()
 
-        loop = LiveLoop(source, recognizer, session, player, reference, on_tick=tick)
+        loop = LiveLoop(source, recognizer, session, player, reference, on_tick=tick,
+                        on_input_problem=status.input_problem)
         output.start()
         source.wait_ready(timeout=5.0)
         print("Listening. Say \"play aftercare\", \"what can I say\", or \"stop\". "

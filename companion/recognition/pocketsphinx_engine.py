@@ -20,6 +20,7 @@ from companion.recognition.lexicon import (
     pronounce_parts,
 )
 from companion.recognition.overlap import CompanionVoice, listened_for
+from companion.recognition.phrase_verifier import PhraseVerifier
 from companion.recognition.pocketsphinx_rejection import (
     GARBAGE_WORDS,
     RejectionSettings,
@@ -68,6 +69,19 @@ class _PsDecoder:
         self._streaming = False
         self._grammar = CompanionVoice.QUIET.value
         """The search ``settled`` and ``finish`` use (its ``-only`` twin: no garbage)."""
+        self._verifier = self._make_verifier(commands)
+
+    def _make_verifier(self, commands: CommandSet) -> PhraseVerifier | None:
+        """hama's verifier over every phrase (minutes: a few numbers stand for all)."""
+        if not self.rejection.verifier.enabled:
+            return None
+        phrases = [p for p in commands.sentences()
+                   if "minute" not in p or p.endswith((" for five minutes", " for a minute"))]
+        try:
+            return PhraseVerifier(phrases, self.decoder.lookup_word, self.rejection.verifier)
+        except Exception as exc:  # noqa: BLE001 - without hama: pocketsphinx alone
+            _LOGGER.warning("hama verifier unavailable (%s): pocketsphinx decides alone", exc)
+            return None
 
     def _load_grammar(self, commands: CommandSet) -> None:
         for voice in CompanionVoice:
@@ -201,8 +215,10 @@ class _PsDecoder:
         speech = speech_frames * FRAME_S
         self._decode_whole(self._grammar, trailing_frames)
         text = self._accepted(speech)
+        if text is not None and not self._verified(text):
+            text = None
         if text is None or self._commands.parse(text) is None:
-            rescued = self._stop_rescue(speech, trailing_frames)
+            rescued = self._rescue(speech, trailing_frames)
             text = rescued or text
         self._heard_speech = True
         if text is None:
@@ -271,21 +287,47 @@ class _PsDecoder:
             least = max(least, self.rejection.phrase_min_coverage)
         return least
 
-    def _stop_rescue(self, speech_seconds: float, trailing_frames: int) -> str | None:
-        """A short utterance the garbage path took: is it a stop after all?
+    def _verified(self, text: str, rescue: bool = False) -> bool:
+        """Whether hama backs pocketsphinx's command ``text`` (always, without hama)."""
+        command = self._commands.parse(text)
+        if self._verifier is None or command is None:
+            return True
+        stop = command.intent is Intent.STOP
+        verdict = self._verifier.verdict(b"".join(self._audio), command.text,
+                                         rivals=rescue or not stop)
+        if verdict is None:
+            return not rescue
+        ok = self._verifier.agrees(verdict, stop, rescue)
+        _LOGGER.debug("hama %r %.2f (best %r %.2f)%s: %s", command.text, verdict.score,
+                      verdict.best, verdict.best_score, " rescue" if rescue else "",
+                      "agrees" if ok else "rejects")
+        return ok
+
+    def _rescue(self, speech_seconds: float, trailing_frames: int) -> str | None:
+        """A short utterance the garbage path took: is it a command after all?
 
         Stop is the one command that must never be missed, and acting on a false one is
         safe. The same audio is decoded again with the commands alone (no garbage path);
-        only a stop phrase that covers the speech is taken. Measured: en-gb "that's
-        enough" went to garbage ("off see off") and was heard by this pass.
+        a stop phrase that covers the speech is taken. Measured: en-gb "that's enough"
+        went to garbage ("off see off") and was heard by this pass. Any other command
+        found so is taken only when hama's verifier agrees with it (stricter rule).
         """
         rejection = self.rejection
-        if not rejection.stop_rescue_min_s <= speech_seconds <= rejection.stop_rescue_max_s:
+        hama = self._verifier is not None and rejection.verifier.rescue
+        longest = max(rejection.stop_rescue_max_s, rejection.rescue_max_s if hama else 0.0)
+        if not rejection.stop_rescue_min_s <= speech_seconds <= longest:
             return None
         self._decode_whole(f"{self._grammar}-only", trailing_frames)
         text = self._accepted(speech_seconds, self.rejection.stop_rescue_min_coverage)
         if text is not None and self._commands.is_stop(text):
-            _LOGGER.debug("pocketsphinx: stop rescued from the garbage path")
+            if speech_seconds <= rejection.stop_rescue_max_s:
+                _LOGGER.debug("pocketsphinx: stop rescued from the garbage path")
+                return text
+            return None
+        text = text or self._accepted(speech_seconds)
+        if (text is not None and self._commands.parse(text) is not None
+                and hama and self._verified(text, rescue=True)):
+            _LOGGER.debug("pocketsphinx: %r rescued from the garbage path (hama agrees)", text)
             return text
         return None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from companion.recognition.phrase_verifier import VerifierSettings
+
 GARBAGE_WORDS = tuple("""
 the be of and a in that have i for not on with he as you at this but his by from they we
 her she or an will my one all would there their what so up out if about who get which go me
@@ -71,6 +73,11 @@ class RejectionSettings:
     """Utterances up to this long that the garbage path took are checked for a stop."""
     stop_rescue_min_coverage: float = 0.9
     """Least coverage for a stop found by that check (0.5 let one card reading through)."""
+    rescue_max_s: float = 3.0
+    """Utterances up to this long that the garbage path took are checked for any command
+    (taken only when the hama verifier agrees)."""
+    verifier: VerifierSettings = VerifierSettings()
+    """hama's second opinion (:mod:`companion.recognition.phrase_verifier`)."""
 
 
 def with_garbage_path(fsg_text: str, words: Iterable[str], word_prob: float) -> str:

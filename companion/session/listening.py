@@ -136,7 +136,8 @@ class LiveLoop:
 
     def __init__(self, source: AudioSource, recognizer: Recognizer, session: Session,
                  player: RoutinePlayer, reference: AlignedReference,
-                 on_tick: Callable[[], None] | None = None) -> None:
+                 on_tick: Callable[[], None] | None = None,
+                 on_input_problem: Callable[[str | None], None] | None = None) -> None:
         self.source = source
         self.recognizer = recognizer
         self.session = session
@@ -146,6 +147,9 @@ class LiveLoop:
         self._alignment = reference.generation
         self.gate = EchoGate(INPUT_RATE, window_s=LIVE_ECHO_WINDOW_S)
         self._on_tick = on_tick or (lambda: None)
+        self._on_problem = on_input_problem or (lambda text: None)
+        """Told what is wrong with the input when that changes (None when it is over)."""
+        self._problem: object = None
         self._stop = threading.Event()
         self._recent_refs: collections.deque[np.ndarray] = collections.deque(maxlen=50)
 
@@ -186,3 +190,11 @@ class LiveLoop:
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
                 self.session.act_on(utterance.command,
                                     self.player.frames / self.player.sample_rate)
+            self._tell_input_problem()
+
+    def _tell_input_problem(self) -> None:
+        """Name a too-noisy or clipping microphone once, when it starts; None when over."""
+        problem = getattr(self.recognizer, "input_problem", None)
+        if problem != self._problem:
+            self._problem = problem
+            self._on_problem(problem.value if problem is not None else None)

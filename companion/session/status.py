@@ -54,6 +54,7 @@ class StatusLine:
         self.session = session
         self.stream = stream or sys.stderr
         self.every = every
+        self._input_problem = ""
         self._last_text = ""
         self._last_time = 0.0
         self._tty = self.stream.isatty()
@@ -84,7 +85,16 @@ class StatusLine:
             parts.append(f"{heard} -> {what_it_did(last)}")
         if self._notice:
             parts.append(self._notice)
+        if self._input_problem:
+            parts.append(self._input_problem)
         return " | ".join(parts)
+
+    def input_problem(self, text: str | None) -> None:
+        """What is wrong with the microphone ("too noisy to hear you well"), kept on the
+        line while it lasts; None when it is over."""
+        self._input_problem = text or ""
+        self._last_time = 0.0  # redraw at the next update
+        self._last_text = ""  # and print the line again when not on a terminal
 
     def update(self) -> None:
         """Redraw if due (cheap; called once per input chunk)."""
