@@ -110,3 +110,11 @@ def test_no_import_cycles():
 def test_no_module_is_too_long_to_read_in_one_sitting(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_MODULE_LINES, f"{path.relative_to(PACKAGE.parent)}: {lines} lines: split it"
+
+
+def test_architecture_md_names_every_module():
+    """ARCHITECTURE.md is the code map: a module it does not name is one a newcomer cannot find."""
+    text = (PACKAGE.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    unnamed = sorted(p.name for p in PACKAGE.rglob("*.py")
+                     if p.name not in ("__init__.py", "__main__.py") and f"`{p.name}`" not in text)
+    assert not unnamed, f"name these in ARCHITECTURE.md's code map: {unnamed}"
