@@ -4,6 +4,8 @@ WAVs to play into the null sink, and its events file read as it grows."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,3 +37,13 @@ def wait_for(predicate: Callable[[list[dict]], bool], path: Path, timeout: float
             return events
         time.sleep(0.05)
     return events_of(path)
+
+
+def interrupt(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Ctrl-C a running companion and wait for it; kill it if it does not end in time."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.live_room import wait_for, write_command
+from tests.live_room import interrupt, wait_for, write_command
 from tests.userfiles import write_user_routine
 
 pytestmark = pytest.mark.audio
@@ -56,12 +56,7 @@ def _say_and_soften(tmp_path, events):
 
 
 def _stop(proc) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    interrupt(proc)
 
 
 def test_status_on_a_terminal_shows_what_was_heard_and_done(pulse_null_sink, companion_env,

@@ -17,7 +17,7 @@ import pytest
 
 from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
 from companion.audio.stream import OUTPUT_RATE
-from tests.live_room import events_of, write_command
+from tests.live_room import events_of, interrupt, write_command
 from tests.test_faults_devices import NullSinks, wait_until
 
 pytestmark = pytest.mark.audio
@@ -78,12 +78,9 @@ def test_listen_names_a_lost_microphone_and_hears_again_when_it_returns(
               "returned (including the command itself)")
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=15)
+            interrupt(proc, timeout=15)
         finally:
-            if proc.poll() is None:
-                proc.kill()
             sinks.close()
 
 

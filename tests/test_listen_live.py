@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.live_room import events_of, wait_for, write_command
+from tests.live_room import events_of, interrupt, wait_for, write_command
 
 
 @pytest.fixture()
@@ -34,12 +34,7 @@ def live_listen(pulse_null_sink, companion_env, tmp_path):
     drain = threading.Thread(target=proc.stderr.read, daemon=True)
     drain.start()
     yield proc, events
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    interrupt(proc)
 
 
 def test_a_spoken_command_in_the_room_is_heard_and_stop_cuts_it(live_listen, tmp_path):
