@@ -18,6 +18,7 @@ what Rhasspy 2.5 does, and every figure of ``default`` is also given as a ratio 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -177,6 +178,13 @@ def report(rows: list[dict], talk: list[dict], names: list[str], splits: list[st
                   f"taken {t['interj']}/{t['n_interj']}")
 
 
+
+def hearing_pool() -> ProcessPoolExecutor:
+    """Two worker processes, started fresh (spawn). Forked from a process that has run
+    threads (the suite's live sections, the synthesis and onnxruntime threads), both workers
+    hung on a lock the fork had copied held: the quick suite in CI never ended."""
+    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="test split, 3 rooms, fewer")
@@ -193,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     conds = QUICK_CONDITIONS if args.quick else CONDITIONS
     began = time.monotonic()
     jobs = [(n, s, c, args.quick) for s in splits for c in conds for n in args.recognisers]
-    with ProcessPoolExecutor(2) as pool:
+    with hearing_pool() as pool:
         talk_f = [pool.submit(score_talk, n, s, args.quick) for s in splits
                   for n in args.recognisers]
         rows = list(pool.map(score, *zip(*jobs, strict=True)))

@@ -9,8 +9,6 @@ hold its rooms.
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
-
 from benchmarks import hearing
 from benchmarks.report import Figure, Target
 
@@ -67,7 +65,7 @@ def figures(quick: bool) -> list[Figure]:
     names = ["default"] if quick else ["default", "peer"]
     conds = hearing.QUICK_CONDITIONS if quick else hearing.CONDITIONS
     jobs = [(n, "test", c, quick) for c in conds for n in names]
-    with ProcessPoolExecutor(2) as pool:
+    with hearing.hearing_pool() as pool:
         talk_f = [pool.submit(hearing.score_talk, n, "test", quick) for n in names]
         rows = list(pool.map(hearing.score, *zip(*jobs, strict=True)))
         talk = [f.result() for f in talk_f]
