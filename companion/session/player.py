@@ -65,7 +65,8 @@ class RoutinePlayer:
         """Actions queued by control calls, run by ``render`` before its next block."""
         self._live = LiveControls(db_to_gain(cap_db), voice_for(None))
         self._timeline = Timeline(synth, self._live, on_event or (lambda event: None))
-        self._status: PlayerStatus | None = None
+        self._status = PlayerStatus(PlayerState.IDLE, None, None, 0.0)
+        """What ``status`` hands out: replaced whole after each rendered block."""
         """Taken by ``render`` on its thread; read by ``status`` on any other."""
         self._transport = Transport(self._timeline, self._live, voice_for, lookup,
                                     rng or random.Random())
@@ -134,9 +135,9 @@ class RoutinePlayer:
     def status(self) -> PlayerStatus:
         """What is happening now: the snapshot taken after the last rendered block (at most
         one block old), so a thread reading it never sees one routine's name with another's
-        time left while the output thread renders."""
-        snapshot = self._status
-        return snapshot if snapshot is not None else self._snapshot()
+        time left while the output thread renders. Before the first block it is idle: read
+        live then, it caught a starting routine half set up (idle, with its name)."""
+        return self._status
 
     def _snapshot(self) -> PlayerStatus:
         tl = self._timeline
