@@ -88,23 +88,6 @@ def heard_by(source: SoundDeviceSource, play: Callable[[], None], seconds: float
     return max((level_db(c) for c in chunks), default=-200.0)
 
 
-def speaker_level(sink: SoundDeviceSink, monitor: str) -> float:
-    """dBFS of what reaches ``monitor`` while a tone is written to ``sink``."""
-    rec = subprocess.Popen(["parec", "-d", monitor, "--format=s16le", "--rate=16000",
-                            "--channels=1", "--raw"], stdout=subprocess.PIPE)
-    n = np.arange(OUTPUT_RATE)
-    tone = (0.4 * np.sin(2 * np.pi * 440 * n / OUTPUT_RATE)).astype(np.float32)
-    time.sleep(0.5)
-    for _ in range(2):
-        for i in range(0, len(tone), 441):
-            sink.write(tone[i:i + 441])
-    time.sleep(0.3)
-    rec.terminate()
-    raw, _ = rec.communicate(timeout=5)
-    x = np.frombuffer(raw[: len(raw) // 2 * 2], "<i2") / 32768.0
-    return max((level_db(x[i:i + 320]) for i in range(0, len(x) - 320, 320)), default=-200.0)
-
-
 @pytest.fixture
 def separate_devices(pulse_null_sink: str) -> Iterator[tuple[NullSinks, str, str]]:
     """A speaker sink and a microphone sink of our own; the streams are sent to them."""
@@ -320,8 +303,49 @@ def test_a_lost_device_is_named_and_works_again_when_it_returns(
         if level > -20:
             break
     assert level > -20, f"the microphone hears nothing after its return ({level:.1f} dBFS)"
-    played_db = speaker_level(sink, f"{spk}.monitor")
-    assert played_db > -20, f"the speaker plays nothing after its return ({played_db:.1f} dBFS)"
+
+
+def test_a_silent_microphone_says_what_to_do_until_sound_comes(
+        separate_devices, streams, tmp_path, caplog) -> None:
+    """The microphone's sink plays nothing: only digital zeros come in."""
+    sinks, spk, mic = separate_devices
+    source, sink = streams
+    caplog.set_level(logging.INFO, logger="companion")
+    assert wait_until(lambda: source.notice is not None, 15)
+    assert source.notice == SoundDeviceSource.SILENT_NOTICE
+    assert "no command can be heard" in source.notice and "companion devices" in source.notice
+    reopened = source.reconnects
+    assert wait_until(lambda: source.reconnects > reopened, 20)  # reopened: still zeros
+    time.sleep(0.5)
+    assert source.notice == SoundDeviceSource.SILENT_NOTICE  # so it still says so
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings  # said once, not at every reopen; never "back"
+    assert warnings[0].startswith("microphone gives only digital silence (for ")
+    assert "unmute it, or pick another with `companion devices`" in warnings[0]
+    wav = tone_wav(tmp_path / "tone.wav", seconds=3.0)
+    talker = subprocess.Popen(["paplay", f"--device={mic}", str(wav)])
+    try:
+        assert wait_until(lambda: source.notice is None, 15), source.notice
+    finally:
+        talker.wait(timeout=20)
+    assert any("hears sound again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_silent_microphone_is_not_reopened_while_the_speaker_is_lost(
+        separate_devices, streams) -> None:
+    """Opening a microphone stream beside a speaker being restored starves the speaker."""
+    sinks, spk, mic = separate_devices
+    source, sink = streams
+    sinks.unload(spk)
+    assert wait_until(lambda: lost_shown(sink), 15)
+    before = source.reconnects
+    time.sleep(SoundDeviceSource.zero_input_s + 2.0)  # all zeros for longer than the limit
+    assert source.reconnects == before
+    sinks.load(spk)
+    assert wait_until(lambda: not lost_shown(sink), 15)
+    back = time.monotonic()
+    assert wait_until(lambda: source.reconnects > before, 20)  # once the speaker settled
+    print(f"silent microphone reopened {time.monotonic() - back:.2f} s after the speaker")
 
 
 def test_the_echo_reference_does_not_grow_while_nobody_takes_it() -> None:
