@@ -217,18 +217,18 @@ class HeardTimes:
             if data and level_db(np.frombuffer(data, "<i2") / 32768.0) > -20:
                 self.times.append(time.monotonic())
 
-    def steady_from(self, end: float, gap_s: float = 0.3) -> float | None:
-        """When hearing began for good (no gap over ``gap_s`` up to ``end``), or None."""
+    def steady_from(self, steady_s: float = 1.0, gap_s: float = 0.3) -> float | None:
+        """When it first heard for ``steady_s`` with no gap over ``gap_s`` (the microphone
+        hearing again), or None."""
         self._stop.set()
         self._thread.join(timeout=5)
         times = self.times
-        if not times or end - times[-1] > gap_s:
-            return None
-        start = times[0]
-        for before, after in zip(times, times[1:], strict=False):
-            if after - before > gap_s:
-                start = after
-        return start
+        for i, start in enumerate(times):
+            run = [t for t in times[i:] if t <= start + steady_s]
+            if run[-1] - start >= steady_s - gap_s and all(
+                    b - a <= gap_s for a, b in zip(run, run[1:], strict=False)):
+                return start
+        return None
 
 
 def lost_shown(stream: SoundDeviceSource | SoundDeviceSink) -> bool:
@@ -278,13 +278,12 @@ def test_a_lost_device_is_named_and_works_again_when_it_returns(
         assert source.wait_ready(10) and sink.wait_ready(10)
         print(f"back and ready {time.monotonic() - t_back:.2f} s after the device returned")
         time.sleep(max(0.0, t_back + 8.0 - time.monotonic()))
-        end = time.monotonic()
         rec, rec_start = played.stop()
         loud = loud_windows(rec)
         spoke = speaking_from(loud)
         assert spoke is not None, "the speaker never speaks steadily after the device returned"
         gaps = dropouts(loud, spoke)
-        hear_at = heard.steady_from(end) if heard else None
+        hear_at = heard.steady_from() if heard else None
         hear = "(not lost)" if heard is None else (
             "never steady" if hear_at is None else f"{hear_at - t_back:.2f} s")
         print(f"after the return: speaking again {spoke + rec_start - t_back:.2f} s (recorded "
