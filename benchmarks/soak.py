@@ -130,7 +130,7 @@ def run(hours: float, every_s: float, echo_db: float = -10.0) -> dict[str, float
     from companion.cli.listen import command_set
     from companion.recognition.factory import make_recognizer
     from companion.session.context import Context
-    from companion.session.events import EventLog
+    from companion.session.events import Event, EventLog
     from companion.session.listening import run_on_file
     from companion.session.session import Session
     from companion.speech.synthesis import Pyttsx3Synthesizer
@@ -139,19 +139,25 @@ def run(hours: float, every_s: float, echo_db: float = -10.0) -> dict[str, float
     commands = command_set(context)
     recognizer = make_recognizer(context.settings.engine, commands, context.settings.vosk_model)
     events = EventLog(None)
+    heard: list[Event] = []  # every command heard, for the false-command count
+
+    def on_event(event: Event) -> None:
+        events(event)
+        if event.type == "heard":
+            heard.append(event)
+
     synth = Pyttsx3Synthesizer()
     source = SampledSource(hours * 3600, every_s)
     fds_before = open_fds()
     began = time.perf_counter()
     try:
-        player = context.player(synth, on_event=events)
-        session = Session(commands, player, context.routines, on_event=events)
+        player = context.player(synth, on_event=on_event)
+        session = Session(commands, player, context.routines, on_event=on_event)
         run_on_file(source, recognizer, session, player, CountingSink(player.sample_rate),
                     echo_db)
     finally:
         synth.close()
     wall = time.perf_counter() - began
-    heard = events.of_type("heard")
     false = sum(1 for e in heard if not any(s.start - 0.5 <= e.t <= s.end + 3
                                             for s in source.said))
     t = np.array([s[0] for s in source.samples]) / 3600
@@ -163,7 +169,8 @@ def run(hours: float, every_s: float, echo_db: float = -10.0) -> dict[str, float
             "false_commands": false, "rss_start_mb": float(rss[0]) if len(rss) else 0.0,
             "rss_end_mb": float(rss[-1]) if len(rss) else 0.0,
             "rss_growth_mb_per_h": slope, "fds_leaked": open_fds() - fds_before,
-            "events_kept": len(events.events)}
+            "events_kept": len(events.events),
+            "events_recorded": len(events.events) + events.dropped}
 
 
 def main() -> None:

@@ -173,13 +173,19 @@ class SoundDeviceSource(_SupervisedStream):
     it once and keep it: the first chunk takes ~2 s to arrive (``wait_ready``).
     A microphone that gives only digital zeros for ``zero_input_s`` counts as lost and is
     reopened (a muted or vanished device; PulseAudio moves a stream whose source went away
-    to another, often silent, one). If it is still all zeros after that, the wait before
-    the next reopen doubles, up to ``zero_input_max_s``, and only the first is a WARNING.
+    to another, often silent, one). It is said once, at WARNING, and ``notice`` says
+    ``SILENT_NOTICE`` until a sample that is not zero arrives. If it is still all zeros
+    after a reopen, the wait before the next one doubles, up to ``zero_input_max_s``.
+    No such reopen starts while a speaker stream is lost or just back (see
+    ``_SupervisedStream.recovering``): a speaker restarting here is starved by a microphone
+    stream opening beside it, and the sound server then takes ~1.9 s to run it again.
     """
 
     kind = "input"
     zero_input_s = 4.0
     zero_input_max_s = 300.0
+    SILENT_NOTICE = ("microphone gives only silence, so no command can be heard: switch it "
+                     "on or unmute it, or pick another with `companion devices`")
 
     def __init__(self, device: str | None = None, max_chunks: int = 50) -> None:
         self.sample_rate = INPUT_RATE
@@ -190,24 +196,46 @@ class SoundDeviceSource(_SupervisedStream):
         self._last_sound = time.monotonic()
         self._zero_limit = self.zero_input_s
         self._zero_episode = False
+        self._sound_back = False
+        self._held_for_speaker = False
         super().__init__(device)
 
     def _on_open(self) -> None:
         self._last_sound = time.monotonic()
 
     def _why_unusable(self, now: float) -> str | None:
+        if self._sound_back:
+            self._sound_back = False
+            log.info("microphone '%s' hears sound again", self.device_name)
         if not self._ready.is_set() or now - self._last_sound < self._zero_limit:
             return None
+        if self.outputs_recovering():  # reopening now would starve the speaker
+            if not self._held_for_speaker:
+                log.debug("microphone silent; not reopened while the speaker recovers")
+                self._held_for_speaker = True
+            return None
+        self._held_for_speaker = False
         return f"only digital silence for {now - self._last_sound:.1f} s"
 
     def _lost(self, why: str) -> None:
-        if why.startswith("only digital silence"):
-            if self._zero_episode:  # still all zeros after a reopen: wait longer, quietly
-                self._zero_limit = min(self._zero_limit * 2, self.zero_input_max_s)
-                log.debug("microphone still silent (%s); reopening it", why)
-                return
-            self._zero_episode = True
-        super()._lost(why)
+        if not why.startswith("only digital silence"):
+            if not self._reinit_drop:  # a device really gone: count zeros afresh after it
+                self._zero_episode, self._zero_limit = False, self.zero_input_s
+            super()._lost(why)
+            return
+        if self._zero_episode:  # still all zeros after a reopen: wait longer, quietly
+            self._zero_limit = min(self._zero_limit * 2, self.zero_input_max_s)
+            log.debug("microphone still silent (%s); reopening it", why)
+            return
+        self._zero_episode = True
+        self.notice = self.SILENT_NOTICE
+        log.warning("microphone gives only digital silence (%s), so no command can be "
+                    "heard: switch it on or unmute it, or pick another with `companion "
+                    "devices` (it hears again as soon as sound comes in)",
+                    why.removeprefix("only digital silence "))
+
+    def _notice_when_back(self) -> str | None:
+        return self.SILENT_NOTICE if self._zero_episode else None
 
     def _make_stream(self, index: int) -> Any:
         return _sd().RawInputStream(samplerate=INPUT_RATE, blocksize=CHUNK_SAMPLES,
@@ -222,6 +250,7 @@ class SoundDeviceSource(_SupervisedStream):
             self._last_sound = time.monotonic()
         if sound and self._zero_episode:
             self._zero_episode, self._zero_limit = False, self.zero_input_s
+            self.notice, self._sound_back = None, True
         with self._cond:
             if len(self._queue) == self._queue.maxlen:
                 self.overflows += 1

@@ -13,6 +13,8 @@ class Resampler:
     On downsampling the kernel's cutoff sits a little under the new Nyquist frequency, so
     aliasing stays below about -70 dB. ``process`` may be called with pieces of any size;
     ``flush`` returns the tail so the total length is ``round(n_in * dst / src)``.
+    Bound: it keeps the kernel's history (about ``2 * zeros / cutoff`` input samples) plus
+    the piece being processed; ``_trim`` drops the rest after every call.
     """
 
     _MAX_PHASES = 4096

@@ -71,7 +71,10 @@ def chime(kind: str, sample_rate: int) -> np.ndarray:
 
 
 class NoiseBed:
-    """Endless brown or pink noise: a seamless loop shaped once in the frequency domain."""
+    """Endless brown or pink noise: a seamless loop shaped once in the frequency domain.
+
+    Bound: one loop of ``LOOP_SECONDS`` (23 s, 2 MB of float32 at 22.05 kHz), however long
+    it plays."""
 
     LOOP_SECONDS = 23.0
 

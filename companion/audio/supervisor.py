@@ -55,6 +55,9 @@ class _SupervisedStream:
     """Least time between two PortAudio re-initialisations while no other stream works."""
     reinit_busy_s = 30.0
     """The same while another stream works (re-initialising makes it reopen too)."""
+    settle_s = 4.0
+    """How long after a reopen the stream still counts as recovering (``recovering``): the
+    first callback takes ~2 s here, and a speaker just back is the easiest to starve."""
 
     def __init__(self, device: str | None) -> None:
         self.device_query = device
@@ -64,6 +67,7 @@ class _SupervisedStream:
         self.notice: str | None = None
         """What is wrong with this device now, for the status line; None when it works."""
         self.lost_at: float | None = None
+        self._reopened_at = -1e9
         self._stream: Any = None
         self._last_cb = 0.0
         self._run_start = 0.0
@@ -134,6 +138,17 @@ class _SupervisedStream:
         """Wait until callbacks run steadily (~2 s after start on this machine)."""
         return self._ready.wait(timeout)
 
+    def recovering(self) -> bool:
+        """True while the device is lost or was reopened less than ``settle_s`` ago."""
+        return (not self.connected or self.notice is not None
+                or time.monotonic() - self._reopened_at < self.settle_s)
+
+    @staticmethod
+    def outputs_recovering() -> bool:
+        """Whether any open speaker stream is lost or just back (see ``recovering``)."""
+        with _registry_lock:
+            return any(s.kind == "output" and s.recovering() for s in _registry)
+
     def _why_dead(self) -> str | None:
         stream = self._stream
         if stream is None:
@@ -199,11 +214,16 @@ class _SupervisedStream:
                 delay = min(delay * 2, self.retry_every_s)
                 continue
             self.reconnects += 1
+            self._reopened_at = time.monotonic()
             if self.lost_at is not None:
                 log.warning("%s '%s' back after %.1f s", self.role, self.device_name,
                             time.monotonic() - self.lost_at)
-            self.notice, self.lost_at = None, None
+            self.notice, self.lost_at = self._notice_when_back(), None
             return
+
+    def _notice_when_back(self) -> str | None:
+        """What ``notice`` says once the stream is open again (subclasses: still wrong)."""
+        return None
 
     def _reinit_if_missing(self) -> None:
         """Re-initialise PortAudio when the device's name is not in its list (PortAudio

@@ -121,6 +121,7 @@ class WavSource:
     """An ``AudioSource`` over a WAV file: resampled to 16 kHz, 20 ms chunks, last one padded.
 
     With ``realtime=True`` ``read`` paces chunks at 20 ms of wall-clock time each.
+    Bound: the whole file, as 16 kHz int16 (115 MB per hour of audio), held from the start.
     """
 
     def __init__(self, path: str | Path, realtime: bool = False) -> None:

@@ -129,7 +129,7 @@ def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: Command
     finally:
         if sink is not None:
             sink.close()
-    heard = len(events.of_type("heard"))
+    heard = events.count("heard")
     print(f"heard {f'{heard} command(s)' if heard else 'nothing'} in {source.duration:.1f} s "
           "of audio", file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ Each kind of event is a small frozen dataclass; its JSON line is derived from it
 
 from __future__ import annotations
 
+import collections
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -124,10 +125,22 @@ EventHandler = Callable[[Event], None]
 
 
 class EventLog:
-    """Collects events in memory and, if asked, writes them as JSON lines."""
+    """Keeps the latest events in memory and, if asked, writes every one as JSON lines.
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.events: list[Event] = []
+    Bound: the newest ``max_events`` events (``MAX_EVENTS``, 1,000: about 0.3 MB; an 8 h
+    soak made 2,099), oldest dropped first (``dropped`` counts them); what reads them
+    (``of_type``: the last routine's end, the sentences of a test) looks at recent ones.
+    ``count`` keeps how many of each kind were recorded all along (one int per kind). The
+    JSON-lines file gets every event.
+    """
+
+    MAX_EVENTS = 1000
+
+    def __init__(self, path: Path | None = None, max_events: int = MAX_EVENTS) -> None:
+        self.events: collections.deque[Event] = collections.deque(maxlen=max_events)
+        self.dropped = 0
+        """Events pushed out of ``events`` by newer ones."""
+        self._counts: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
         self._file: IO[str] | None = None
         if path is not None:
@@ -139,7 +152,10 @@ class EventLog:
     def __call__(self, event: Event) -> None:
         """Record one event (thread-safe)."""
         with self._lock:
+            if len(self.events) == self.events.maxlen:
+                self.dropped += 1
             self.events.append(event)
+            self._counts[event.type] += 1
             if self._file is not None:
                 self._file.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
                 self._file.flush()
@@ -152,6 +168,11 @@ class EventLog:
                 self._file = None
 
     def of_type(self, kind: str) -> list[Event]:
-        """All recorded events of one type (``"say_start"``, ...), in order."""
+        """The kept events of one type (``"say_start"``, ...), in order."""
         with self._lock:
             return [e for e in self.events if e.type == kind]
+
+    def count(self, kind: str) -> int:
+        """How many events of one type were recorded since the start, kept or not."""
+        with self._lock:
+            return self._counts[kind]

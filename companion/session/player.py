@@ -62,7 +62,9 @@ class RoutinePlayer:
                  on_event: EventHandler | None = None, rng: random.Random | None = None) -> None:
         self.sample_rate = synth.sample_rate
         self._controls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        """Actions queued by control calls, run by ``render`` before its next block."""
+        """Actions queued by control calls, run by ``render`` before its next block. Bound:
+        the calls made between two rendered blocks (~10 ms apart, up to 2 s while a failing
+        output is retried) and commands come at speaking pace, so a few at most."""
         self._live = LiveControls(db_to_gain(cap_db), voice_for(None))
         self._timeline = Timeline(synth, self._live, on_event or (lambda event: None))
         self._status = PlayerStatus(PlayerState.IDLE, None, None, 0.0)

@@ -68,6 +68,9 @@ class Timeline:
     script_started: bool
     cursor: Cursor | None
     queue: deque[Cursor]
+    """Segments played before the script goes on (a command's ack and announcement, a
+    sentence to say again). Bound: one or two per command, each played within seconds;
+    commands come at speaking pace, and stop or a new routine clears it."""
     send: str | None
     early_answer: str | None
     skip_pending: bool
