@@ -67,8 +67,9 @@ def _lean_session(path: str) -> Any:
     """The voice's onnxruntime session on one thread without the CPU memory arena.
 
     hibari builds its session with the arena on, which keeps the activations of the longest
-    sentence so far (+15 MB after an 18 s sentence); hibari's own session is replaced before
-    it ever runs, so the audio is the same (``tests/test_speech_engines.py``).
+    sentence so far (+15 MB after an 18 s sentence), and with memory patterns (+3 MB). Its
+    own session is replaced before it ever runs; the audio is bit-identical
+    (``tests/test_speech_hibari_g2p.py``).
     """
     import onnxruntime as ort
 
@@ -76,6 +77,7 @@ def _lean_session(path: str) -> Any:
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.log_severity_level = 3
     options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
