@@ -8,7 +8,6 @@ process; ``tests/test_speech_loudness.py`` checks this meter against pyloudnorm.
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import numpy as np
@@ -54,9 +53,11 @@ def _biquad(gain_db: float, q: float, fc: float, rate: int,
     return np.array(b) / a[0], np.array(a) / a[0]
 
 
-@functools.lru_cache(maxsize=8)
 def _k_response(n: int, rate: int) -> np.ndarray:
-    """The K-weighting (high shelf, then high pass) on the ``rfft`` bins of length ``n``."""
+    """The K-weighting (high shelf, then high pass) on the ``rfft`` bins of length ``n``.
+
+    Not cached: every sentence has its own length, and a long one's response is megabytes.
+    """
     z1 = np.exp(-1j * np.pi * np.arange(n // 2 + 1) / (n / 2))  # e^{-jw} per bin
     response = np.ones(n // 2 + 1, dtype=np.complex128)
     for b, a in (_biquad(4.0, 1 / np.sqrt(2), 1500.0, rate, True),

@@ -23,6 +23,7 @@ import numpy as np
 from companion.audio.resample import resample
 from companion.audio.sounds import apply_edge_fades
 from companion.errors import ModelError
+from companion.speech.drivers.base import release_freed_memory
 from companion.speech.loudness import normalise
 from companion.speech.voices import Voice
 
@@ -197,5 +198,8 @@ class Pyttsx3Synthesizer:
                              f"{job.text[:40]!r}: check `companion voices try {job.voice.name}`")
         if rate != self.sample_rate:
             pcm = resample(pcm, rate, self.sample_rate).astype(np.float32)
-        pcm = normalise(pcm, self.sample_rate, job.voice.loudness)
-        return apply_edge_fades(pcm, self.sample_rate, seconds=0.03)
+        pcm = apply_edge_fades(normalise(pcm, self.sample_rate, job.voice.loudness),
+                               self.sample_rate, seconds=0.03)
+        del raw
+        release_freed_memory()
+        return pcm

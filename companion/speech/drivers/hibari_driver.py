@@ -8,14 +8,12 @@ Its G2P reads packed tables (``hibari_g2p``): 18 MB instead of 77 MB of resident
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import threading
 from typing import Any
 
 import numpy as np
 
-from companion.speech.drivers.base import PcmDriver, join_sentences
+from companion.speech.drivers.base import PcmDriver, join_sentences, release_freed_memory
 
 NATIVE_WPM = 262.0
 """Words a minute within sentences at speed 1.0 (heart voice, measured on calm sentences)."""
@@ -26,8 +24,6 @@ SEED = 0
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 _RUN_LOCK = threading.Lock()
-_MALLOC_TRIM = getattr(ctypes.CDLL(ctypes.util.find_library("c") or None), "malloc_trim", None)
-"""glibc's ``malloc_trim`` (None with another C library)."""
 
 
 def buildDriver(proxy: Any) -> HibariDriver:  # noqa: N802 - pyttsx3's entry point
@@ -57,7 +53,7 @@ def _model(name: str) -> Any:
             model = Hibari(voice=name, model=path, threads=1,
                            g2p=packed_g2p(bool(VOICES[name].get("british"))))
             model.sess = None  # hibari's own session goes before the lean one is built
-            _release_freed_memory()
+            release_freed_memory()
             model.sess = _lean_session(path)
             _MODELS[name] = model
         return _MODELS[name]
@@ -79,16 +75,6 @@ def _lean_session(path: str) -> Any:
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-def _release_freed_memory() -> None:
-    """Hand memory freed by the last sentence back to the system (glibc keeps it otherwise).
-
-    A long sentence's spectra are tens of MB of short-lived numpy arrays; without this the
-    process stays that much bigger for the rest of its life.
-    """
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 class HibariDriver(PcmDriver):
@@ -121,7 +107,4 @@ class HibariDriver(PcmDriver):
         with _RUN_LOCK:  # one model, shared by every engine in the process
             parts = [np.asarray(p, dtype=np.float32)
                      for p in model.stream(text, speed=speed, seed=SEED)]
-        pcm = join_sentences(parts, self.sample_rate)
-        del parts
-        _release_freed_memory()
-        return pcm
+        return join_sentences(parts, self.sample_rate)
