@@ -21,12 +21,6 @@ SAMPLE_RATE = 22050
 """espeak-ng's native rate."""
 _EMBEDDED = "\x01"
 """espeak-ng's embedded-command marker: ``\x01150S`` sets 150 wpm, ``\x0140P`` pitch 40."""
-WITHIN_SENTENCE = 1.15
-"""espeak-ng's words a minute within a sentence per unit of its rate setting (its rate counts
-the pauses too): 12 calm routine sentences at rate 110-155 came out at 1.13-1.16x. A voice's
-``rate`` means words a minute within sentences for every engine, so it is divided by this."""
-MIN_RATE = 80
-"""espeak-ng's slowest rate setting."""
 _LOCK = threading.RLock()
 """espeak-ng is one engine per process with one callback: one synthesis at a time."""
 _initialised = False
@@ -101,7 +95,7 @@ class EspeakPcmDriver(PcmDriver):
         """Synthesise ``text``; every callback's samples are kept, events or not."""
         lib = self._lib
         spoken = text.replace(_EMBEDDED, " ")
-        rate = max(MIN_RATE, round(int(self.properties["rate"]) / WITHIN_SENTENCE))
+        rate = int(self.properties["rate"])
         pitch = int(self.properties["pitch"])
         command = f"{_EMBEDDED}{rate}S{_EMBEDDED}{pitch}P{spoken}"
         with _LOCK:
