@@ -1,8 +1,13 @@
-"""Speech loudness: ITU-R BS.1770 (pyloudnorm) to one target, then a peak limiter."""
+"""Speech loudness: ITU-R BS.1770 to one target, then a peak limiter.
+
+The meter is BS.1770-4 as ``pyloudnorm`` 0.2.0 implements it (its K-weighting biquads and
+gating, figure for figure), with the filter applied in the frequency domain by numpy. pyloudnorm
+filters with ``scipy.signal``, whose import alone cost 48 MB of resident memory in the live
+process; ``tests/test_speech_loudness.py`` checks this meter against pyloudnorm.
+"""
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import numpy as np
@@ -16,23 +21,85 @@ MIN_SECONDS = 0.4
 """BS.1770 needs one 400 ms block; shorter sentences are measured padded with silence."""
 _LIMIT_MS = 5.0
 """Limiter look-ahead and release window."""
+BLOCK_S = 0.4
+"""Gating block (BS.1770-4)."""
+STEP = 0.25
+"""Block step as a fraction of a block (75 % overlap)."""
+ABSOLUTE_GATE = -70.0
+"""Blocks quieter than this (LUFS) never count."""
+RELATIVE_GATE = -10.0
+"""Blocks this far under the gated mean do not count."""
+TAIL_S = 1.0
+"""Zero padding before the FFT filter: the K-weighting's impulse response has decayed far
+below float precision by then, so the circular filter equals the causal IIR one."""
 
 
-@functools.lru_cache(maxsize=4)
-def _meter(sample_rate: int) -> object:
-    import pyloudnorm
+def _biquad(gain_db: float, q: float, fc: float, rate: int,
+            shelf: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(b, a) of the RBJ high shelf or high pass, normalised as pyloudnorm does."""
+    a_ = 10 ** (gain_db / 40.0)
+    w0 = 2.0 * np.pi * (fc / rate)
+    alpha = np.sin(w0) / (2.0 * q)
+    cos = np.cos(w0)
+    if shelf:
+        root = 2 * np.sqrt(a_) * alpha
+        b = [a_ * ((a_ + 1) + (a_ - 1) * cos + root), -2 * a_ * ((a_ - 1) + (a_ + 1) * cos),
+             a_ * ((a_ + 1) + (a_ - 1) * cos - root)]
+        a = [(a_ + 1) - (a_ - 1) * cos + root, 2 * ((a_ - 1) - (a_ + 1) * cos),
+             (a_ + 1) - (a_ - 1) * cos - root]
+    else:
+        b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
+        a = [1 + alpha, -2 * cos, 1 - alpha]
+    return np.array(b) / a[0], np.array(a) / a[0]
 
-    return pyloudnorm.Meter(sample_rate)
+
+def _k_response(n: int, rate: int) -> np.ndarray:
+    """The K-weighting (high shelf, then high pass) on the ``rfft`` bins of length ``n``.
+
+    Not cached: every sentence has its own length, and a long one's response is megabytes.
+    """
+    z1 = np.exp(-1j * np.pi * np.arange(n // 2 + 1) / (n / 2))  # e^{-jw} per bin
+    response = np.ones(n // 2 + 1, dtype=np.complex128)
+    for b, a in (_biquad(4.0, 1 / np.sqrt(2), 1500.0, rate, True),
+                 _biquad(0.0, 0.5, 38.0, rate, False)):
+        response *= np.polyval(b[::-1], z1) / np.polyval(a[::-1], z1)
+    return response
+
+
+def k_weighted(x: np.ndarray, rate: int) -> np.ndarray:
+    """``x`` through BS.1770's K-weighting filter (zero initial state, like ``lfilter``)."""
+    n = len(x) + int(TAIL_S * rate)
+    n += n % 2
+    return np.fft.irfft(np.fft.rfft(x, n) * _k_response(n, rate), n)[:len(x)]
+
+
+def block_powers(x: np.ndarray, rate: int) -> np.ndarray:
+    """Mean square of the K-weighted signal in each 400 ms block, 75 % overlap."""
+    squares = np.concatenate([[0.0], np.cumsum(np.square(k_weighted(x, rate)))])
+    seconds = len(x) / rate
+    count = int(np.round((seconds - BLOCK_S) / (BLOCK_S * STEP))) + 1
+    j = np.arange(count)
+    # The last block may run past the end (the count is rounded): it is cut short there.
+    lower = np.minimum((BLOCK_S * (j * STEP) * rate).astype(int), len(x))
+    upper = np.minimum((BLOCK_S * (j * STEP + 1) * rate).astype(int), len(x))
+    return (squares[upper] - squares[lower]) / (BLOCK_S * rate)
 
 
 def loudness(pcm: np.ndarray, sample_rate: int) -> float:
     """Integrated loudness of ``pcm`` in LUFS (-inf for silence)."""
-    x = np.asarray(pcm, dtype=np.float64)
+    x = np.asarray(pcm, dtype=np.float64).ravel()
     need = int(MIN_SECONDS * sample_rate) + 1
     if len(x) < need:
         x = np.concatenate([x, np.zeros(need - len(x))])
-    with np.errstate(divide="ignore"):
-        return float(_meter(sample_rate).integrated_loudness(x))  # type: ignore[attr-defined]
+    z = np.maximum(block_powers(x, sample_rate), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        levels = -0.691 + 10.0 * np.log10(z)
+        loud = z[levels >= ABSOLUTE_GATE]
+        if not loud.size:
+            return float("-inf")
+        gate = -0.691 + 10.0 * np.log10(np.mean(loud)) + RELATIVE_GATE
+        kept = z[(levels > gate) & (levels > ABSOLUTE_GATE)]
+        return float(-0.691 + 10.0 * np.log10(np.mean(kept))) if kept.size else float("-inf")
 
 
 def limit(pcm: np.ndarray, sample_rate: int, ceiling: float = PEAK_CEILING) -> np.ndarray:

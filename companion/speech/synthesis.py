@@ -8,11 +8,13 @@ voice's loudness (BS.1770) and to the player's rate, 22.05 kHz.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import queue
 import threading
 import unicodedata
+import weakref
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import numpy as np
 from companion.audio.resample import resample
 from companion.audio.sounds import apply_edge_fades
 from companion.errors import ModelError
+from companion.speech.drivers.base import release_freed_memory
 from companion.speech.loudness import normalise
 from companion.speech.voices import Voice
 
@@ -32,6 +35,8 @@ SPEECH_RATE = 22050
 """The rate every engine's PCM is brought to (the player's output rate)."""
 NOTHING_TO_SAY_SECONDS = 0.1
 """What text with no letters or digits (emoji only, say) sounds like: a short pause."""
+EXIT_WAIT_S = 10.0
+"""At most this long, at exit, for the synthesis thread to finish its job in hand."""
 _DROP = {"So", "Sk", "Cs", "Co", "Cn", "Cf"}
 """Unicode categories no engine can say (emoji, symbols, joiners)."""
 
@@ -97,6 +102,13 @@ def trim_silence(pcm: np.ndarray, sample_rate: int, threshold: float = 0.003,
     return pcm[max(0, loud[0] - keep): min(len(pcm), loud[-1] + keep + 1)]
 
 
+def _close_at_exit(ref: weakref.ref[Pyttsx3Synthesizer]) -> None:
+    """Close a synthesizer still alive at exit, waiting up to EXIT_WAIT_S for its thread."""
+    synth = ref()
+    if synth is not None:
+        synth.close(EXIT_WAIT_S)
+
+
 class Pyttsx3Synthesizer:
     """Every voice's engine through pyttsx3 on one dedicated thread, with an LRU cache."""
 
@@ -114,6 +126,9 @@ class Pyttsx3Synthesizer:
         self._thread = threading.Thread(target=self._run, args=(ready, warm), name="tts",
                                         daemon=True)
         self._thread.start()
+        # At exit, let the thread finish what it is doing first: a process that ended while
+        # it was inside onnxruntime (loading the voice) hung in onnxruntime's exit handler.
+        atexit.register(_close_at_exit, weakref.ref(self))
         ready.result()
 
     def synthesize(self, text: str, voice: Voice, rate_factor: float = 1.0) -> np.ndarray:
@@ -138,10 +153,11 @@ class Pyttsx3Synthesizer:
         self._jobs.put(_Request(text, voice, rate, future))
         return future
 
-    def close(self) -> None:
-        """Stop the synthesis thread."""
-        self._jobs.put(None)
-        self._thread.join(timeout=2)
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the synthesis thread (after the job in hand; again: nothing happens)."""
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join(timeout=timeout)
 
     def _store(self, key: tuple[str, Voice, int], future: Future[np.ndarray]) -> None:
         with self._lock:
@@ -197,5 +213,8 @@ class Pyttsx3Synthesizer:
                              f"{job.text[:40]!r}: check `companion voices try {job.voice.name}`")
         if rate != self.sample_rate:
             pcm = resample(pcm, rate, self.sample_rate).astype(np.float32)
-        pcm = normalise(pcm, self.sample_rate, job.voice.loudness)
-        return apply_edge_fades(pcm, self.sample_rate, seconds=0.03)
+        pcm = apply_edge_fades(normalise(pcm, self.sample_rate, job.voice.loudness),
+                               self.sample_rate, seconds=0.03)
+        del raw
+        release_freed_memory()
+        return pcm

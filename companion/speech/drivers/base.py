@@ -8,6 +8,8 @@ renders the text and notifies the topic ``pcm`` with ``pcm`` (float32 mono) and
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import wave
 from typing import Any
@@ -18,6 +20,8 @@ log = logging.getLogger(__name__)
 
 PCM_TOPIC = "pcm"
 """The pyttsx3 topic our drivers notify with the rendered audio."""
+_MALLOC_TRIM = getattr(ctypes.CDLL(ctypes.util.find_library("c") or None), "malloc_trim", None)
+"""glibc's ``malloc_trim`` (None with another C library)."""
 SENTENCE_PAUSE = 0.6
 """Seconds of quiet between two sentences of one utterance (neural engines)."""
 
@@ -42,6 +46,16 @@ def join_sentences(parts: list[np.ndarray], sample_rate: int,
     for i, part in enumerate(trimmed):
         out.extend([gap, part] if i else [part])
     return np.concatenate(out).astype(np.float32)
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed since the last call back to the system (glibc keeps it otherwise).
+
+    A long sentence's spectra, resampling and loudness buffers are tens of MB of short-lived
+    arrays; without this the process stayed that much bigger for the rest of its life.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 class PcmDriver:

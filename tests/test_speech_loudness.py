@@ -1,0 +1,51 @@
+"""The BS.1770 meter: the same figures as pyloudnorm, without scipy.signal in the process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from companion.speech.loudness import loudness, normalise
+
+
+def _signals(rate: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    steady = rng.standard_normal(3 * rate) * 0.1
+    swell = rng.standard_normal(5 * rate) * 0.05 * np.sin(np.arange(5 * rate) / rate * 2.0)
+    quiet_start = rng.standard_normal(4 * rate) * 0.1
+    quiet_start[: 2 * rate] *= 1e-4  # under the relative gate: must not count
+    hum = 0.3 * np.sin(2 * np.pi * 30.0 * np.arange(rate) / rate)  # mostly cut by the high pass
+    short = rng.standard_normal(int(0.2 * rate)) * 0.1  # padded to one block
+    # Lengths whose last block runs past the end (the block count is rounded up).
+    odd = [rng.standard_normal(int(rate * seconds)) * 0.1 for seconds in (0.8978, 1.2991)]
+    return [steady, swell, quiet_start, hum, short, *odd]
+
+
+@pytest.mark.parametrize("rate", [16000, 22050, 24000])
+def test_loudness_matches_pyloudnorm(rate):
+    meter = pyloudnorm.Meter(rate)
+    for x in _signals(rate):
+        padded = np.concatenate([x, np.zeros(max(0, int(0.4 * rate) + 1 - len(x)))])
+        assert loudness(x, rate) == pytest.approx(meter.integrated_loudness(padded), abs=1e-6)
+
+
+def test_silence_has_no_loudness_and_is_left_alone():
+    silence = np.zeros(22050, dtype=np.float32)
+    assert loudness(silence, 22050) == float("-inf")
+    assert np.array_equal(normalise(silence, 22050, -20.0), silence)
+
+
+def test_normalising_speech_does_not_load_scipy_signal():
+    """scipy.signal (pyloudnorm's filter) cost 48 MB of resident memory in `listen`."""
+    code = ("import sys, numpy as np\n"
+            "from companion.speech.loudness import normalise\n"
+            "x = np.random.default_rng(0).standard_normal(22050).astype('float32')\n"
+            "normalise(x, 22050, -20.0)\n"
+            "print('scipy.signal' in sys.modules, 'pyloudnorm' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
