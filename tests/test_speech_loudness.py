@@ -1,4 +1,5 @@
-"""The BS.1770 meter: the same figures as pyloudnorm, without scipy.signal in the process."""
+"""The BS.1770 meter and the limiter: the same figures as pyloudnorm and scipy, without scipy
+in the process."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from companion.speech.loudness import loudness, normalise
+from companion.speech.loudness import loudness, moving_mean, moving_min, normalise
 
 
 def _signals(rate: int) -> list[np.ndarray]:
@@ -39,13 +40,25 @@ def test_silence_has_no_loudness_and_is_left_alone():
     assert np.array_equal(normalise(silence, 22050, -20.0), silence)
 
 
-def test_normalising_speech_does_not_load_scipy_signal():
-    """scipy.signal (pyloudnorm's filter) cost 48 MB of resident memory in `listen`."""
+def test_normalising_speech_does_not_load_scipy():
+    """scipy.signal (pyloudnorm's filter) cost 48 MB of resident memory in `listen`, and
+    scipy.ndimage (the limiter's filters) another 26 MB."""
     code = ("import sys, numpy as np\n"
-            "from companion.speech.loudness import normalise\n"
-            "x = np.random.default_rng(0).standard_normal(22050).astype('float32')\n"
-            "normalise(x, 22050, -20.0)\n"
-            "print('scipy.signal' in sys.modules, 'pyloudnorm' in sys.modules)\n")
+            "from companion.speech.loudness import normalise, PEAK_CEILING\n"
+            "x = np.random.default_rng(0).standard_normal(22050).astype('float32') * 0.05\n"
+            "x[::2205] = 0.9  # clicks: peaks far over the loudness, so the limiter works\n"
+            "y = normalise(x, 22050, -20.0)\n"
+            "print(bool(np.max(np.abs(y)) <= PEAK_CEILING), any(m.startswith(('scipy', "
+            "'pyloudnorm')) for m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    assert out == ["False", "False"]
+    assert out == ["True", "False"]
+
+
+@pytest.mark.parametrize("size", [1, 2, 11, 241])
+def test_the_limiters_filters_match_scipy_ndimage(size):
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    x = np.random.default_rng(size).random(24001)
+    assert np.array_equal(moving_min(x, size), minimum_filter1d(x, size))
+    assert np.allclose(moving_mean(x, size), uniform_filter1d(x, size), atol=1e-12)
