@@ -177,7 +177,16 @@ class PhraseVerifier:
                     out.append(toks)
         return tuple(out) or None
 
-    def _llr(self, pcm: bytes) -> np.ndarray:
+    @property
+    def phrases(self) -> list[str]:
+        """The phrases scored, in the order of :attr:`compiled`."""
+        return self._phrases
+
+    @property
+    def compiled(self) -> _Compiled:
+        return self._compiled
+
+    def llr(self, pcm: bytes) -> np.ndarray:
         """Per-frame log-likelihood ratios against the frame's best token (blank: <wb> too)."""
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         pad = np.zeros(round(PAD_S * 16000), dtype=np.float32)
@@ -195,7 +204,7 @@ class PhraseVerifier:
     def verdict(self, pcm: bytes, hypothesis: str, rivals: bool = True) -> Verdict | None:
         """hama's scores for ``hypothesis`` (and, with ``rivals``, the best phrase as long
         as it), or None (too short to score)."""
-        llr = self._llr(pcm)
+        llr = self.llr(pcm)
         if llr.shape[0] < 2:
             return None
         own = self._sequence(hypothesis)

@@ -20,6 +20,7 @@ from companion.recognition.lexicon import (
     pronounce_parts,
 )
 from companion.recognition.overlap import CompanionVoice, listened_for
+from companion.recognition.phrase_spotter import PhraseSpotter
 from companion.recognition.phrase_verifier import PhraseVerifier
 from companion.recognition.pocketsphinx_rejection import (
     GARBAGE_WORDS,
@@ -70,6 +71,8 @@ class _PsDecoder:
         self._grammar = CompanionVoice.QUIET.value
         """The search ``settled`` and ``finish`` use (its ``-only`` twin: no garbage)."""
         self._verifier = self._make_verifier(commands)
+        self._spotter = (PhraseSpotter(self._verifier, self._key, rejection.spot)
+                         if self._verifier is not None and rejection.spot.enabled else None)
 
     def _make_verifier(self, commands: CommandSet) -> PhraseVerifier | None:
         """hama's verifier over every phrase (minutes: a few numbers stand for all)."""
@@ -220,6 +223,8 @@ class _PsDecoder:
         if text is None or self._commands.parse(text) is None:
             rescued = self._rescue(speech, trailing_frames)
             text = rescued or text
+        if (text is None or self._commands.parse(text) is None) and self._spotter is not None:
+            text = self._spot(speech) or text
         self._heard_speech = True
         if text is None:
             return None
@@ -330,6 +335,39 @@ class _PsDecoder:
             _LOGGER.debug("pocketsphinx: %r rescued from the garbage path (hama agrees)", text)
             return text
         return None
+
+    def _key(self, text: str) -> object:
+        """Which command ``text`` says, minutes aside (phrases of one key never compete)."""
+        command = self._commands.parse(text)
+        return None if command is None else (command.intent, command.slots.get("routine"))
+
+    def _spot(self, speech_seconds: float) -> str | None:
+        """A command said inside a long stretch of other talk (the garbage path took it):
+        hama spots the phrase, pocketsphinx decodes just that part again, and the command
+        is taken when both name the same one."""
+        assert self._spotter is not None
+        audio = b"".join(self._audio)
+        _LOGGER.debug("spot? speech %.2f s, audio %.2f s", speech_seconds, len(audio) / 32000)
+        if len(audio) < 32000 * self._spotter.settings.min_s:
+            return None
+        found = self._spotter.spot(audio)
+        if found is None:
+            return None
+        pad = self._spotter.settings.pad_s
+        first = 2 * round(max(0.0, found.start_s - pad) * 16000)
+        last = 2 * round((found.end_s + pad) * 16000)
+        whole = self._audio
+        self._audio = [audio[first:last]]
+        try:
+            self._decode_whole(f"{self._grammar}-only", 0)
+            hyp = self.decoder.hyp()
+            text = hyp.hypstr if hyp is not None and hyp.hypstr else None
+        finally:
+            self._audio = whole
+        ok = text is not None and self._key(text) == self._key(found.phrase)
+        _LOGGER.debug("pocketsphinx on the spotted part: %r (%s)", text,
+                      "same command" if ok else "another")
+        return text if ok else None
 
     def _coverage(self, speech_seconds: float) -> float:
         """Seconds of the hypothesis's words over seconds of speech heard."""
