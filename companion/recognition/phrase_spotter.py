@@ -42,6 +42,10 @@ class SpotSettings:
     """Least lead of its ranking score over the best phrase of any other command."""
     pad_s: float = 0.15
     """Audio kept on each side of the spotted phrase for pocketsphinx's second look."""
+    min_contrast_db: float = 4.0
+    """Least :func:`contrast` of the spotted phrase over the rest of the stretch: the
+    speaker is nearer than the talk around them, while a command word inside one's own
+    sentence ("stop by the shop") is as loud as the words around it."""
 
 
 @dataclass(frozen=True)
@@ -123,3 +127,21 @@ class PhraseSpotter:
                       spotted.score, lead, spotted.start_s, spotted.end_s,
                       "taken" if ok else "too weak")
         return spotted if ok else None
+
+
+def contrast(pcm: bytes, start_s: float, end_s: float, pad_s: float) -> float:
+    """How much louder (dB) the part ``start_s``-``end_s`` is than the rest of ``pcm``:
+    the median 20 ms frame level in the part less the 90th percentile level outside it
+    (``pad_s`` either side left out). Nothing outside it: +inf."""
+    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    n = audio.size // 320
+    if n == 0:
+        return float("inf")
+    frames = audio[:n * 320].reshape(n, 320)
+    levels = 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1.0)
+    t = (np.arange(n) + 0.5) * HAMA_FRAME_S
+    inside = (t >= start_s) & (t <= end_s)
+    outside = (t < start_s - pad_s) | (t > end_s + pad_s)
+    if not inside.any() or outside.sum() < 5:
+        return float("inf")
+    return float(np.median(levels[inside]) - np.percentile(levels[outside], 90))

@@ -20,7 +20,7 @@ from companion.recognition.lexicon import (
     pronounce_parts,
 )
 from companion.recognition.overlap import CompanionVoice, listened_for
-from companion.recognition.phrase_spotter import PhraseSpotter
+from companion.recognition.phrase_spotter import PhraseSpotter, contrast
 from companion.recognition.phrase_verifier import PhraseVerifier
 from companion.recognition.pocketsphinx_rejection import (
     GARBAGE_WORDS,
@@ -354,6 +354,10 @@ class _PsDecoder:
         if found is None:
             return None
         pad = self._spotter.settings.pad_s
+        louder = contrast(audio, found.start_s, found.end_s, pad)
+        _LOGGER.debug("spotted part %.1f dB over the rest", louder)
+        if louder < self._spotter.settings.min_contrast_db:
+            return None
         first = 2 * round(max(0.0, found.start_s - pad) * 16000)
         last = 2 * round((found.end_s + pad) * 16000)
         whole = self._audio
