@@ -66,6 +66,8 @@ RECOGNISERS = {
     "silero-ns2": (FrontendSettings(noise_suppression=2), EndpointerSettings(), NO_HAMA),
     "hama-ns2": (FrontendSettings(noise_suppression=2), EndpointerSettings(),
                  RejectionSettings()),
+    "hp200": (FrontendSettings(highpass_hz=200), EndpointerSettings(), RejectionSettings()),
+    "hp120": (FrontendSettings(highpass_hz=120), EndpointerSettings(), RejectionSettings()),
     "hama-rescue": (None, EndpointerSettings(),
                     RejectionSettings(verifier=VerifierSettings(rescue=True))),
 }

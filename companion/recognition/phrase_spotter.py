@@ -36,9 +36,9 @@ class SpotSettings:
     utterance: the garbage path's verdict on them stands)."""
     reward: float = 1.5
     """Added per phoneme when phrases are ranked."""
-    floor: float = -1.0
+    floor: float = -1.3
     """Least mean score per phoneme of the spotted phrase."""
-    margin: float = 2.0
+    margin: float = 0.8
     """Least lead of its ranking score over the best phrase of any other command."""
     pad_s: float = 0.15
     """Audio kept on each side of the spotted phrase for pocketsphinx's second look."""

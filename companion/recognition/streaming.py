@@ -25,7 +25,7 @@ from companion.recognition.endpointing import (
     SampleClock,
     frame_db,
 )
-from companion.recognition.frontend import Dither, FrontendSettings, NoiseSuppressor
+from companion.recognition.frontend import Dither, FrontendSettings, HighPass, NoiseSuppressor
 from companion.recognition.input_check import InputCheck, InputProblem
 from companion.recognition.overlap import CompanionVoice, latest_voice
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
@@ -101,6 +101,7 @@ class StreamingRecognizer:
             self._gate.reset()
         self._dither = Dither()
         self._suppress = NoiseSuppressor(self.frontend)
+        self._highpass = HighPass(self.frontend.highpass_hz)
         self._room = EnergyEndpointer(self.settings)
         """Tracks the input's own noise floor (before suppression): the suppressor's gate."""
         self._preroll: deque[tuple[bytes, float]] = deque(
@@ -185,12 +186,14 @@ class StreamingRecognizer:
     def _front(self, raw: np.ndarray, learn: bool) -> np.ndarray:
         """Noise suppression while the room is noisy (it always runs, to keep its noise
         estimate current); the input as it is in a quiet room."""
+        filtered = self._highpass(raw)
         if not self._suppress.active:
-            return raw
-        suppressed = self._suppress(raw)
+            return filtered
+        suppressed = self._suppress(filtered)
         if learn:
             self._room.is_speech(frame_db(raw), False)
-        return suppressed if self._room.floor_db > self.frontend.suppress_above_db else raw
+        return (suppressed if self._room.floor_db > self.frontend.suppress_above_db
+                else filtered)
 
     def _idle(self, pcm: bytes, level: float, speech: bool, voiced: bool) -> None:
         self._preroll.append((pcm, level))
