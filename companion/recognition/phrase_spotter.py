@@ -32,8 +32,9 @@ class SpotSettings:
 
     enabled: bool = True
     min_s: float = 1.5
-    """Only stretches of speech at least this long are searched (shorter ones are one
-    utterance: the garbage path's verdict on them stands)."""
+    """Only utterances the endpointer heard for at least this long (its preroll and the
+    silence after included) are searched, the loud part cut from them if it was: shorter
+    ones are one utterance, and the garbage path's verdict on them stands."""
     reward: float = 1.5
     """Added per phoneme when phrases are ranked."""
     floor: float = -1.3
@@ -105,8 +106,32 @@ class PhraseSpotter:
         self.settings = settings
         self._verifier = verifier
         self._phrases: Sequence[str] = verifier.phrases
+        self._key = key
         self._keys = [key(p) for p in self._phrases]
         self._compiled = verifier.compiled
+
+    def find(self, pcm: bytes, heard_s: float,
+             decode: Callable[[bytes], str | None]) -> str | None:
+        """The command said in ``pcm`` (the endpointer heard ``heard_s`` seconds): spotted
+        by hama, louder than the talk around it, and what ``decode`` (the other
+        recogniser, on just that part) makes of it names the same command."""
+        s = self.settings
+        if heard_s < s.min_s:
+            return None
+        found = self.spot(pcm)
+        if found is None:
+            return None
+        louder = contrast(pcm, found.start_s, found.end_s, s.pad_s)
+        if louder < s.min_contrast_db:
+            _LOGGER.debug("spotted part only %.1f dB over the rest: not taken", louder)
+            return None
+        first = 2 * round(max(0.0, found.start_s - s.pad_s) * 16000)
+        last = 2 * round((found.end_s + s.pad_s) * 16000)
+        text = decode(pcm[first:last])
+        ok = text is not None and self._key(text) == self._key(found.phrase)
+        _LOGGER.debug("%.1f dB over the rest; the other recogniser heard %r there (%s)",
+                      louder, text, "same command" if ok else "another")
+        return text if ok else None
 
     def spot(self, pcm: bytes) -> Spotted | None:
         """The command phrase said in ``pcm`` (int16 16 kHz), if one stands out."""

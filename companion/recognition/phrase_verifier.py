@@ -57,6 +57,9 @@ class VerifierSettings:
     stop_floor: float = -4.0
     """Least score of a stop or safeword (looser: a missed stop is worse than a false one).
     Dev: real stops -1.5 and up; "thanks" taken for "stop" -5.85."""
+    stop_rescue_floor: float = -1.8
+    """Least score of a stop that only the commands-only pass heard (the garbage path took
+    the utterance). Dev split, background talk at 20 dB: babble became "stop it" at -2.2."""
     rescue: bool = False
     """Also take any command the commands-only pass finds in speech the garbage path took,
     when hama agrees (stops are rescued without hama). Off: on the dev split, of the

@@ -20,7 +20,7 @@ from companion.recognition.lexicon import (
     pronounce_parts,
 )
 from companion.recognition.overlap import CompanionVoice, listened_for
-from companion.recognition.phrase_spotter import PhraseSpotter, contrast
+from companion.recognition.phrase_spotter import PhraseSpotter
 from companion.recognition.phrase_verifier import PhraseVerifier
 from companion.recognition.pocketsphinx_rejection import (
     GARBAGE_WORDS,
@@ -214,6 +214,7 @@ class _PsDecoder:
     def finish(self, speech_frames: int, trailing_frames: int,
                lead_frames: int) -> tuple[str, float] | None:
         self._end_stream()
+        heard_s = len(self._audio) * FRAME_S
         self._audio = self._audio[lead_frames:]
         speech = speech_frames * FRAME_S
         self._decode_whole(self._grammar, trailing_frames)
@@ -224,7 +225,7 @@ class _PsDecoder:
             rescued = self._rescue(speech, trailing_frames)
             text = rescued or text
         if (text is None or self._commands.parse(text) is None) and self._spotter is not None:
-            text = self._spot(speech) or text
+            text = self._spot(heard_s) or text
         self._heard_speech = True
         if text is None:
             return None
@@ -325,7 +326,7 @@ class _PsDecoder:
         self._decode_whole(f"{self._grammar}-only", trailing_frames)
         text = self._accepted(speech_seconds, self.rejection.stop_rescue_min_coverage)
         if text is not None and self._commands.is_stop(text):
-            if speech_seconds <= rejection.stop_rescue_max_s:
+            if speech_seconds <= rejection.stop_rescue_max_s and self._stop_backed(text):
                 _LOGGER.debug("pocketsphinx: stop rescued from the garbage path")
                 return text
             return None
@@ -341,37 +342,33 @@ class _PsDecoder:
         command = self._commands.parse(text)
         return None if command is None else (command.intent, command.slots.get("routine"))
 
-    def _spot(self, speech_seconds: float) -> str | None:
-        """A command said inside a long stretch of other talk (the garbage path took it):
-        hama spots the phrase, pocketsphinx decodes just that part again, and the command
-        is taken when both name the same one."""
+    def _spot(self, heard_s: float) -> str | None:
+        """A command said inside other talk that the garbage path took (see
+        :meth:`PhraseSpotter.find`), checked by decoding its part with the commands alone."""
         assert self._spotter is not None
-        audio = b"".join(self._audio)
-        _LOGGER.debug("spot? speech %.2f s, audio %.2f s", speech_seconds, len(audio) / 32000)
-        if len(audio) < 32000 * self._spotter.settings.min_s:
-            return None
-        found = self._spotter.spot(audio)
-        if found is None:
-            return None
-        pad = self._spotter.settings.pad_s
-        louder = contrast(audio, found.start_s, found.end_s, pad)
-        _LOGGER.debug("spotted part %.1f dB over the rest", louder)
-        if louder < self._spotter.settings.min_contrast_db:
-            return None
-        first = 2 * round(max(0.0, found.start_s - pad) * 16000)
-        last = 2 * round((found.end_s + pad) * 16000)
-        whole = self._audio
-        self._audio = [audio[first:last]]
+        return self._spotter.find(b"".join(self._audio), heard_s, self._decode_part)
+
+    def _decode_part(self, pcm: bytes) -> str | None:
+        """What the commands-only search makes of ``pcm`` (a part of the utterance)."""
+        whole, self._audio = self._audio, [pcm]
         try:
             self._decode_whole(f"{self._grammar}-only", 0)
-            hyp = self.decoder.hyp()
-            text = hyp.hypstr if hyp is not None and hyp.hypstr else None
         finally:
             self._audio = whole
-        ok = text is not None and self._key(text) == self._key(found.phrase)
-        _LOGGER.debug("pocketsphinx on the spotted part: %r (%s)", text,
-                      "same command" if ok else "another")
-        return text if ok else None
+        hyp = self.decoder.hyp()
+        return hyp.hypstr if hyp is not None and hyp.hypstr else None
+
+    def _stop_backed(self, text: str) -> bool:
+        """Whether hama backs a stop the garbage path took (stricter than the floor for a
+        stop pocketsphinx took itself: babble came out of the commands-only pass as
+        "stop it", which hama scored -2.2)."""
+        command = self._commands.parse(text)
+        if self._verifier is None or command is None:
+            return True
+        verdict = self._verifier.verdict(b"".join(self._audio), command.text, rivals=False)
+        ok = verdict is None or verdict.score >= self.rejection.verifier.stop_rescue_floor
+        _LOGGER.debug("hama %r %s (rescued stop)", command.text, "agrees" if ok else "rejects")
+        return ok
 
     def _coverage(self, speech_seconds: float) -> float:
         """Seconds of the hypothesis's words over seconds of speech heard."""
