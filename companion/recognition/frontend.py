@@ -100,6 +100,7 @@ class HighPass:
             self._zi = sosfilt_zi(self._sos) * 0.0
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """The frame filtered (the same object when there is no filter)."""
         if self._sos is None:
             return frame
         from scipy.signal import sosfilt
