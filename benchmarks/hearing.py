@@ -37,6 +37,7 @@ from benchmarks.hearing_mix import (
 from companion.recognition.commands import CommandSet, RoutinePhrases
 from companion.recognition.endpointing import EndpointerSettings
 from companion.recognition.frontend import FrontendSettings
+from companion.recognition.phrase_spotter import SpotSettings
 from companion.recognition.phrase_verifier import VerifierSettings
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
 from companion.recognition.pocketsphinx_rejection import RejectionSettings
@@ -66,10 +67,16 @@ RECOGNISERS = {
     "silero-ns2": (FrontendSettings(noise_suppression=2), EndpointerSettings(), NO_HAMA),
     "hama-ns2": (FrontendSettings(noise_suppression=2), EndpointerSettings(),
                  RejectionSettings()),
+    "hp200": (FrontendSettings(highpass_hz=200), EndpointerSettings(), RejectionSettings()),
+    "round2": (FrontendSettings(), EndpointerSettings(), RejectionSettings(
+        verifier=VerifierSettings(stop_floor=-4.0, stop_rescue_floor=-1e9),
+        spot=SpotSettings(enabled=False))),
     "hama-rescue": (None, EndpointerSettings(),
                     RejectionSettings(verifier=VerifierSettings(rescue=True))),
 }
-"""name -> (front end (None: the default), endpointer, rejection)."""
+"""name -> (front end (None: the default), endpointer, rejection). ``round2``: the default
+before the phrase spotter, the rumble high-pass and the stricter stop floors (main at
+de3c95c); ``hp200``: the rumble high-pass at 200 Hz."""
 
 CONDITIONS = (Condition(""), Condition("pink", 20), Condition("pink", 12), Condition("pink", 6),
               Condition("brown", 12), Condition("brown", 6),

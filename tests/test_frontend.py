@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.hearing_mix import brown_noise
 from companion.recognition.commands import CommandSet, Intent
-from companion.recognition.frontend import FrontendSettings, NoiseSuppressor
+from companion.recognition.frontend import FrontendSettings, HighPass, NoiseSuppressor
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
 from companion.recognition.streaming import DEFAULT_FRONTEND
 from tests.clips import active_rms, have_espeak, pad, pink_noise, speak, stream
@@ -51,3 +51,32 @@ def test_stop_is_heard_in_brown_noise_through_the_front_end() -> None:
     mixed = np.clip(np.round(audio + noise), -32768, 32767).astype(np.int16)
     heard = [commands.parse(u.text) for u in stream(rec, mixed)]
     assert [c.intent for c in heard if c] == [Intent.STOP]
+
+
+def test_the_high_pass_takes_out_rumble_and_keeps_the_voice_band() -> None:
+    hp = HighPass(120.0)
+    rumble = np.round(brown_noise(16000 * 2, 7) * 3000).astype(np.int16)
+    t = np.arange(16000 * 2) / 16000
+    voice = np.round(np.sin(2 * np.pi * 800 * t) * 3000).astype(np.int16)
+    def rms(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(x[8000:].astype(np.float64) ** 2)))
+    out_rumble = np.concatenate([hp(f) for f in _frames(rumble)])
+    hp = HighPass(120.0)
+    out_voice = np.concatenate([hp(f) for f in _frames(voice)])
+    assert out_rumble.dtype == np.int16 and out_rumble.size == rumble.size
+    assert rms(out_rumble) < 0.5 * rms(rumble)
+    assert rms(out_voice) == pytest.approx(rms(voice), rel=0.05)
+
+
+@pytest.mark.skipif(not have_espeak(), reason="needs espeak-ng and sox")
+@pytest.mark.parametrize("said", ["stop", "slow down", "what can i say"])
+def test_commands_are_heard_in_brown_noise_at_6_db_with_the_default_front_end(said) -> None:
+    """Rumble 6 dB under the speech (a fan, traffic) for the whole clip."""
+    commands = CommandSet.load([])
+    rec = PocketsphinxRecognizer(commands)
+    speech = speak(said, "en-us+m1", 155, pitch=30)
+    audio = np.concatenate([np.zeros(16000, np.int16), pad(speech, 0.5, 1.0)])
+    noise = brown_noise(audio.size, 5) * active_rms(speech) * 10 ** (-6 / 20)
+    mixed = np.clip(np.round(audio + noise), -32768, 32767).astype(np.int16)
+    heard = [u.command.text for u in stream(rec, mixed) if u.command is not None]
+    assert heard == [commands.parse(said).text]  # type: ignore[union-attr]

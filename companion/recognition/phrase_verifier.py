@@ -54,9 +54,13 @@ class VerifierSettings:
     of talk): real commands -3.13 and up (most above -1.7), talk taken for a command -2.52
     ("great" -> "wait"), then -4.2 and down. Against no verifier, -3.0 cost 6 commands of
     297 on dev, -3.5 cost 4."""
-    stop_floor: float = -4.0
+    stop_floor: float = -3.0
     """Least score of a stop or safeword (looser: a missed stop is worse than a false one).
-    Dev: real stops -1.5 and up; "thanks" taken for "stop" -5.85."""
+    Dev: real stops -1.5 and up; "thanks" taken for "stop" -5.85; with the 120 Hz
+    high-pass, a chatter line in pink noise taken for "red" -3.68 (-4.0 let it through)."""
+    stop_rescue_floor: float = -1.8
+    """Least score of a stop that only the commands-only pass heard (the garbage path took
+    the utterance). Dev split, background talk at 20 dB: babble became "stop it" at -2.2."""
     rescue: bool = False
     """Also take any command the commands-only pass finds in speech the garbage path took,
     when hama agrees (stops are rescued without hama). Off: on the dev split, of the
@@ -177,7 +181,16 @@ class PhraseVerifier:
                     out.append(toks)
         return tuple(out) or None
 
-    def _llr(self, pcm: bytes) -> np.ndarray:
+    @property
+    def phrases(self) -> list[str]:
+        """The phrases scored, in the order of :attr:`compiled`."""
+        return self._phrases
+
+    @property
+    def compiled(self) -> _Compiled:
+        return self._compiled
+
+    def llr(self, pcm: bytes) -> np.ndarray:
         """Per-frame log-likelihood ratios against the frame's best token (blank: <wb> too)."""
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         pad = np.zeros(round(PAD_S * 16000), dtype=np.float32)
@@ -195,7 +208,7 @@ class PhraseVerifier:
     def verdict(self, pcm: bytes, hypothesis: str, rivals: bool = True) -> Verdict | None:
         """hama's scores for ``hypothesis`` (and, with ``rivals``, the best phrase as long
         as it), or None (too short to score)."""
-        llr = self._llr(pcm)
+        llr = self.llr(pcm)
         if llr.shape[0] < 2:
             return None
         own = self._sequence(hypothesis)

@@ -20,6 +20,7 @@ from companion.recognition.lexicon import (
     pronounce_parts,
 )
 from companion.recognition.overlap import CompanionVoice, listened_for
+from companion.recognition.phrase_spotter import PhraseSpotter
 from companion.recognition.phrase_verifier import PhraseVerifier
 from companion.recognition.pocketsphinx_rejection import (
     GARBAGE_WORDS,
@@ -70,6 +71,8 @@ class _PsDecoder:
         self._grammar = CompanionVoice.QUIET.value
         """The search ``settled`` and ``finish`` use (its ``-only`` twin: no garbage)."""
         self._verifier = self._make_verifier(commands)
+        self._spotter = (PhraseSpotter(self._verifier, self._key, rejection.spot)
+                         if self._verifier is not None and rejection.spot.enabled else None)
 
     def _make_verifier(self, commands: CommandSet) -> PhraseVerifier | None:
         """hama's verifier over every phrase (minutes: a few numbers stand for all)."""
@@ -211,6 +214,7 @@ class _PsDecoder:
     def finish(self, speech_frames: int, trailing_frames: int,
                lead_frames: int) -> tuple[str, float] | None:
         self._end_stream()
+        heard_s = len(self._audio) * FRAME_S
         self._audio = self._audio[lead_frames:]
         speech = speech_frames * FRAME_S
         self._decode_whole(self._grammar, trailing_frames)
@@ -220,6 +224,8 @@ class _PsDecoder:
         if text is None or self._commands.parse(text) is None:
             rescued = self._rescue(speech, trailing_frames)
             text = rescued or text
+        if (text is None or self._commands.parse(text) is None) and self._spotter is not None:
+            text = self._spot(heard_s) or text
         self._heard_speech = True
         if text is None:
             return None
@@ -320,7 +326,7 @@ class _PsDecoder:
         self._decode_whole(f"{self._grammar}-only", trailing_frames)
         text = self._accepted(speech_seconds, self.rejection.stop_rescue_min_coverage)
         if text is not None and self._commands.is_stop(text):
-            if speech_seconds <= rejection.stop_rescue_max_s:
+            if speech_seconds <= rejection.stop_rescue_max_s and self._stop_backed(text):
                 _LOGGER.debug("pocketsphinx: stop rescued from the garbage path")
                 return text
             return None
@@ -330,6 +336,39 @@ class _PsDecoder:
             _LOGGER.debug("pocketsphinx: %r rescued from the garbage path (hama agrees)", text)
             return text
         return None
+
+    def _key(self, text: str) -> object:
+        """Which command ``text`` says, minutes aside (phrases of one key never compete)."""
+        command = self._commands.parse(text)
+        return None if command is None else (command.intent, command.slots.get("routine"))
+
+    def _spot(self, heard_s: float) -> str | None:
+        """A command said inside other talk that the garbage path took (see
+        :meth:`PhraseSpotter.find`), checked by decoding its part with the commands alone."""
+        assert self._spotter is not None
+        return self._spotter.find(b"".join(self._audio), heard_s, self._decode_part)
+
+    def _decode_part(self, pcm: bytes) -> str | None:
+        """What the commands-only search makes of ``pcm`` (a part of the utterance)."""
+        whole, self._audio = self._audio, [pcm]
+        try:
+            self._decode_whole(f"{self._grammar}-only", 0)
+        finally:
+            self._audio = whole
+        hyp = self.decoder.hyp()
+        return hyp.hypstr if hyp is not None and hyp.hypstr else None
+
+    def _stop_backed(self, text: str) -> bool:
+        """Whether hama backs a stop the garbage path took (stricter than the floor for a
+        stop pocketsphinx took itself: babble came out of the commands-only pass as
+        "stop it", which hama scored -2.2)."""
+        command = self._commands.parse(text)
+        if self._verifier is None or command is None:
+            return True
+        verdict = self._verifier.verdict(b"".join(self._audio), command.text, rivals=False)
+        ok = verdict is None or verdict.score >= self.rejection.verifier.stop_rescue_floor
+        _LOGGER.debug("hama %r %s (rescued stop)", command.text, "agrees" if ok else "rejects")
+        return ok
 
     def _coverage(self, speech_seconds: float) -> float:
         """Seconds of the hypothesis's words over seconds of speech heard."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from companion.recognition.phrase_spotter import SpotSettings
 from companion.recognition.phrase_verifier import VerifierSettings
 
 GARBAGE_WORDS = tuple("""
@@ -78,6 +79,9 @@ class RejectionSettings:
     (taken only when the hama verifier agrees)."""
     verifier: VerifierSettings = VerifierSettings()
     """hama's second opinion (:mod:`companion.recognition.phrase_verifier`)."""
+    spot: SpotSettings = SpotSettings()
+    """hama's search for a command inside a long stretch of other talk that the garbage
+    path took (:mod:`companion.recognition.phrase_spotter`; needs the verifier)."""
 
 
 def with_garbage_path(fsg_text: str, words: Iterable[str], word_prob: float) -> str:
