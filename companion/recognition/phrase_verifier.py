@@ -192,6 +192,33 @@ class PhraseVerifier:
         lp[:, self._blank] = np.maximum(lp[:, self._blank], lp[:, self._wb])
         return lp - lp.max(axis=1, keepdims=True)
 
+    @property
+    def phrases(self) -> list[str]:
+        """The phrases scored (those with a pronunciation), in :meth:`phrase_scores` order."""
+        return list(self._phrases)
+
+    def phone_counts(self) -> np.ndarray:
+        """Each phrase's number of phonemes, in :attr:`phrases` order."""
+        return self._compiled.n_phones.copy()
+
+    def phones(self, phrase: str) -> tuple[frozenset[int], ...]:
+        """``phrase``'s phonemes (as the model's token sets); empty without pronunciation."""
+        return self._sequence(phrase) or ()
+
+    @property
+    def blank(self) -> int:
+        """The model's blank token (its column in :meth:`posteriors`)."""
+        return self._blank
+
+    def posteriors(self, pcm: bytes) -> np.ndarray:
+        """(frames, tokens) log-likelihood ratios of ``pcm`` against each frame's best
+        token; the frames span ``pcm`` with :data:`PAD_S` of silence on both sides."""
+        return self._llr(pcm)
+
+    def phrase_scores(self, llr: np.ndarray) -> np.ndarray:
+        """Every phrase's score in ``llr`` (see :attr:`phrases` and :meth:`posteriors`)."""
+        return self._compiled.scores(llr)
+
     def verdict(self, pcm: bytes, hypothesis: str, rivals: bool = True) -> Verdict | None:
         """hama's scores for ``hypothesis`` (and, with ``rivals``, the best phrase as long
         as it), or None (too short to score)."""

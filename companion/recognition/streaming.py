@@ -28,6 +28,7 @@ from companion.recognition.endpointing import (
 from companion.recognition.frontend import Dither, FrontendSettings, NoiseSuppressor
 from companion.recognition.input_check import InputCheck, InputProblem
 from companion.recognition.overlap import CompanionVoice, latest_voice
+from companion.recognition.stop_spotter import StopSpotter
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
 from companion.recognition.vad import SileroGate
 
@@ -76,8 +77,12 @@ class StreamingRecognizer:
 
     def __init__(self, commands: CommandSet, engine: DecodingEngine,
                  settings: EndpointerSettings = EndpointerSettings(),
-                 frontend: FrontendSettings | None = None) -> None:
+                 frontend: FrontendSettings | None = None,
+                 spotter: StopSpotter | None = None) -> None:
         self.commands = commands
+        self._spotter = spotter
+        """Listens for stop and the safewords in every utterance the engine did not take
+        as a stop (:mod:`companion.recognition.stop_spotter`)."""
         self.settings = settings
         self.frontend = frontend if frontend is not None else DEFAULT_FRONTEND
         self._engine = engine
@@ -126,6 +131,8 @@ class StreamingRecognizer:
         """Fed samples up to the last frame fed while the companion voiced each."""
         self._onset_sample = 0
         """Fed samples before the utterance's first loud frame."""
+        self._heard: list[bytes] = []
+        """The utterance's audio as fed to the engine (for the stop spotter)."""
 
     def accept(self, chunk: bytes) -> list[Utterance]:
         """Feed int16 audio; return finished command utterances."""
@@ -216,13 +223,18 @@ class StreamingRecognizer:
         self._fed_before_onset = max(0, len(self._preroll) - self._loud_run)
         self._onset_sample = self._clock.samples - self._loud_run * FRAME
         self._engine.begin()
+        self._heard = []
         for pcm, _ in self._preroll:
-            self._engine.feed(pcm)
+            self._feed(pcm)
         self._preroll.clear()
+
+    def _feed(self, pcm: bytes) -> None:
+        self._engine.feed(pcm)
+        self._heard.append(pcm)
 
     def _active(self, pcm: bytes, speech: bool) -> Utterance | None:
         if not self._too_long:
-            self._engine.feed(pcm)
+            self._feed(pcm)
         if speech:
             self._silent_run = 0
             self._speech_frames += 1
@@ -328,6 +340,14 @@ class StreamingRecognizer:
         self._engine.begin()
         return None
 
+    def _spotted(self, cmd: Command | None) -> Command | None:
+        """``cmd``, or a stop when the engine took none and the stop spotter hears one (a
+        missed stop is worse than a false one: a stop overrides another command)."""
+        if self._spotter is None or (cmd is not None and cmd.intent is Intent.STOP):
+            return cmd
+        phrase = self._spotter.heard_stop(b"".join(self._heard))
+        return self.commands.parse(phrase) if phrase is not None else cmd
+
     def _finish(self) -> Utterance | None:
         self._in_utt = False
         self._loud_run = 0
@@ -347,10 +367,8 @@ class StreamingRecognizer:
             lead_frames = max(0, lead - 10)
         self._engine.use_grammar(self._over_voice())
         result = self._engine.finish(speech_frames, self._silent_run, lead_frames)
-        if result is None:
-            return None
-        text, confidence = result
-        cmd = self.commands.parse(text)
+        text, confidence = result if result is not None else ("", 1.0)
+        cmd = self._spotted(self.commands.parse(text) if text else None)
         if cmd is None:
             _LOGGER.debug("rejected %.2f-%.2f: %r is no command", start, end, text)
             return None
