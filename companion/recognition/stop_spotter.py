@@ -57,8 +57,8 @@ class Spotted:
     """The best other command about as long ("" when none)."""
     rival_score: float
     above_after_db: float
-    """How much louder the phrase's placement is than the 0.3 s after it (inf: the
-    utterance ends with it)."""
+    """How much louder the phrase's placement is than the 0.3 s after it (-inf: the
+    utterance was cut off right after it)."""
 
 
 class StopSpotter:
@@ -153,11 +153,14 @@ def _place(llr: np.ndarray, seq: tuple[frozenset[int], ...],
 
 PAUSE_FRAMES = 15
 """The 0.3 s after a stop phrase that :func:`_above_after` compares it with."""
+MIN_AFTER_FRAMES = 5
+"""Fewest frames after the phrase for a pause to be seen (an utterance the spotter scores
+ends with 0.35 s of silence unless it was cut off)."""
 
 
 def _above_after(pcm: bytes, start_s: float, end_s: float) -> float:
     """How much louder (dB, loud frames) ``pcm`` is from ``start_s`` to ``end_s`` than in
-    the :data:`PAUSE_FRAMES` after it (inf when the utterance ends there)."""
+    the :data:`PAUSE_FRAMES` after it (-inf when the utterance ends there: no pause seen)."""
     audio = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     n = audio.size // FRAME
     if n == 0:
@@ -169,6 +172,6 @@ def _above_after(pcm: bytes, start_s: float, end_s: float) -> float:
     inside, rest = db[a:b], db[b:b + PAUSE_FRAMES]
     if inside.size == 0:
         return -float("inf")
-    if rest.size == 0:
-        return float("inf")
+    if rest.size < MIN_AFTER_FRAMES:  # cut off mid-speech (a length cap, the end of input)
+        return -float("inf")
     return float(np.percentile(inside, 80) - np.percentile(rest, 80))
