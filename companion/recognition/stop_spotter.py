@@ -33,17 +33,18 @@ class SpotterSettings:
     """When the spotter takes a stop (scores: mean log-likelihood ratio per phoneme)."""
 
     enabled: bool = True
-    threshold: float = -1.1
+    threshold: float = -1.5
     """Least score of a stop phrase of ``min_phones`` phonemes or more."""
-    short_threshold: float = -0.3
+    short_threshold: float = -0.8
     """Least score of a shorter stop phrase or safeword."""
     min_phones: int = 4
     margin: float = 1.0
     """How far a rival command about as long may score above the stop phrase."""
-    pause_db: float = 1.0
-    """How much quieter the 0.3 s after the stop phrase must be than the phrase: a person
-    pauses after "stop" (others' talk goes on under it), not after the "stop" of "stop by
-    the shop tomorrow"."""
+    apart_db: float = 5.0
+    """How much louder the stop phrase must be than the talk just before and after it
+    (``around_s``): a stop said over other people's talk stands out from it; the "stop"
+    of one's own "stop by the shop tomorrow" does not."""
+    around_s: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ class Spotted:
     rival: str
     """The best other command about as long ("" when none)."""
     rival_score: float
-    above_after_db: float
-    """How much louder the phrase's placement is than the 0.3 s after it (-inf: the
-    utterance was cut off right after it)."""
+    apart_db: float
+    """How much louder the phrase's placement is than the talk around it (see
+    :func:`_apart`)."""
 
 
 class StopSpotter:
@@ -78,25 +79,28 @@ class StopSpotter:
         if missing:
             _LOGGER.warning("stop spotter cannot score %s (no pronunciation)", sorted(missing))
 
-    def spot(self, pcm: bytes) -> Spotted | None:
-        """hama's best stop phrase in ``pcm`` and its best rival (None: too short)."""
+    def spot(self, pcm: bytes) -> list[Spotted]:
+        """Each stop phrase's best placement in ``pcm``, with its best rival (best first;
+        empty: too short)."""
         if not self._stops:
-            return None
+            return []
         llr = self._verifier.posteriors(pcm)
         if llr.shape[0] < 2:
-            return None
-        placed = [(_place(llr, seq, self._verifier.blank), phrase)
-                  for phrase, seq in self._stops]
-        (score, first, last), phrase = max(placed, key=lambda x: x[0][0])
-        n = len(self._verifier.phones(phrase))
+            return []
         scores = self._verifier.phrase_scores(llr)
-        rival_scores = np.where(~self._is_stop & (self._n_phones >= n - 1), scores, -np.inf)
-        rival = int(np.argmax(rival_scores))
-        has_rival = bool(np.isfinite(rival_scores[rival]))
         seconds = (len(pcm) / 2 / SAMPLE_RATE + 2 * PAD_S) / llr.shape[0]
-        above = _above_after(pcm, first * seconds - PAD_S, (last + 1) * seconds - PAD_S)
-        return Spotted(phrase, score, self._phrases[rival] if has_rival else "",
-                       float(rival_scores[rival]) if has_rival else -np.inf, above)
+        out = []
+        for phrase, seq in self._stops:
+            score, first, last = _place(llr, seq, self._verifier.blank)
+            longish = self._n_phones >= len(seq) - 1
+            rival_scores = np.where(~self._is_stop & longish, scores, -np.inf)
+            rival = int(np.argmax(rival_scores))
+            has_rival = bool(np.isfinite(rival_scores[rival]))
+            apart = _apart(pcm, first * seconds - PAD_S, (last + 1) * seconds - PAD_S,
+                           self.settings.around_s)
+            out.append(Spotted(phrase, score, self._phrases[rival] if has_rival else "",
+                               float(rival_scores[rival]) if has_rival else -np.inf, apart))
+        return sorted(out, key=lambda f: -f.score)
 
     def takes(self, found: Spotted) -> bool:
         """Whether ``found`` is a stop (see :class:`SpotterSettings`)."""
@@ -104,20 +108,21 @@ class StopSpotter:
         short = len(self._verifier.phones(found.phrase)) < s.min_phones
         least = s.short_threshold if short else s.threshold
         return (found.score >= least and found.score >= found.rival_score - s.margin
-                and found.above_after_db >= s.pause_db)
+                and found.apart_db >= s.apart_db)
 
     def heard_stop(self, pcm: bytes) -> str | None:
         """The stop phrase heard in ``pcm``, if the spotter takes one."""
         if not self.settings.enabled:
             return None
         found = self.spot(pcm)
-        if found is None:
+        if not found:
             return None
-        ok = self.takes(found)
-        _LOGGER.debug("stop spotter %r %.2f (rival %r %.2f) %.1f dB above the rest: %s",
-                      found.phrase, found.score, found.rival, found.rival_score,
-                      found.above_after_db, "stop" if ok else "no")
-        return found.phrase if ok else None
+        taken = next((f for f in found if self.takes(f)), None)
+        shown = taken or found[0]
+        _LOGGER.debug("stop spotter %r %.2f (rival %r %.2f) %.1f dB apart: %s",
+                      shown.phrase, shown.score, shown.rival, shown.rival_score,
+                      shown.apart_db, "stop" if taken else "no")
+        return taken.phrase if taken is not None else None
 
 
 def _place(llr: np.ndarray, seq: tuple[frozenset[int], ...],
@@ -151,16 +156,15 @@ def _place(llr: np.ndarray, seq: tuple[frozenset[int], ...],
     return best / max(1, len(seq)), first, last
 
 
-PAUSE_FRAMES = 15
-"""The 0.3 s after a stop phrase that :func:`_above_after` compares it with."""
 MIN_AFTER_FRAMES = 5
-"""Fewest frames after the phrase for a pause to be seen (an utterance the spotter scores
-ends with 0.35 s of silence unless it was cut off)."""
+"""Fewest frames after the phrase for it to count as said whole (an utterance the spotter
+scores ends with 0.35 s of silence unless it was cut off)."""
 
 
-def _above_after(pcm: bytes, start_s: float, end_s: float) -> float:
-    """How much louder (dB, loud frames) ``pcm`` is from ``start_s`` to ``end_s`` than in
-    the :data:`PAUSE_FRAMES` after it (-inf when the utterance ends there: no pause seen)."""
+def _apart(pcm: bytes, start_s: float, end_s: float, around_s: float) -> float:
+    """How much louder (dB, loudest tenth of frames) ``pcm`` is from ``start_s`` to
+    ``end_s`` than in the louder of the ``around_s`` before and after it (inf: nothing
+    around it; -inf: cut off right after it)."""
     audio = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     n = audio.size // FRAME
     if n == 0:
@@ -169,9 +173,11 @@ def _above_after(pcm: bytes, start_s: float, end_s: float) -> float:
     db = 10 * np.log10(np.mean(frames**2, axis=1) + 1.0)
     a = max(0, min(n, int(start_s / FRAME_S)))
     b = max(a, min(n, int(np.ceil(end_s / FRAME_S))))
-    inside, rest = db[a:b], db[b:b + PAUSE_FRAMES]
-    if inside.size == 0:
+    k = max(1, round(around_s / FRAME_S))
+    inside, before, after = db[a:b], db[max(0, a - k):a], db[b:b + k]
+    if inside.size == 0 or after.size < MIN_AFTER_FRAMES:
         return -float("inf")
-    if rest.size < MIN_AFTER_FRAMES:  # cut off mid-speech (a length cap, the end of input)
-        return -float("inf")
-    return float(np.percentile(inside, 80) - np.percentile(rest, 80))
+    sides = [float(np.percentile(x, 90)) for x in (before, after) if x.size >= MIN_AFTER_FRAMES]
+    if not sides:
+        return float("inf")
+    return float(np.percentile(inside, 90)) - max(sides)
