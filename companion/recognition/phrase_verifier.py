@@ -162,6 +162,7 @@ class PhraseVerifier:
                 seqs.append(seq)
         self._compiled = _Compiled(seqs, self._blank, len(tokens))
         self._n_tokens = len(tokens)
+        self._last: tuple[bytes, np.ndarray] = (b"", np.zeros((0, len(tokens))))
         _LOGGER.debug("hama verifier: %d phrases", len(self._phrases))
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one verifier per recogniser
@@ -178,7 +179,17 @@ class PhraseVerifier:
         return tuple(out) or None
 
     def _llr(self, pcm: bytes) -> np.ndarray:
-        """Per-frame log-likelihood ratios against the frame's best token (blank: <wb> too)."""
+        """Per-frame log-likelihood ratios against the frame's best token (blank: <wb> too).
+
+        The last utterance's are kept: the stop spotter scores the same audio right after
+        the verifier (one model run, not two)."""
+        if pcm == self._last[0]:
+            return self._last[1]
+        llr = self._run(pcm)
+        self._last = (pcm, llr)
+        return llr
+
+    def _run(self, pcm: bytes) -> np.ndarray:
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         pad = np.zeros(round(PAD_S * 16000), dtype=np.float32)
         wav = np.concatenate((pad, audio, pad)).reshape(1, -1)
