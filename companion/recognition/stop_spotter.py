@@ -11,7 +11,17 @@ per phoneme against hama's unconstrained best path (0: hama heard exactly that p
 A stop is taken when the best stop phrase scores at least ``threshold`` and no other
 command about as long fits the utterance clearly better (``margin``): "softer" is not a
 "stop". A phrase of fewer than ``min_phones`` phonemes ("red") needs ``short_threshold``:
-short phrases fit somewhere in almost any speech.
+short phrases fit somewhere in almost any speech. And the phrase must stand ``apart_db``
+above the talk just around it: the "stop" in one's own "stop by the shop tomorrow" does not.
+
+Measured (``python -m benchmarks.hearing_stops --splits test --recognisers no-spotter
+default``: every stop phrase and safeword in each of 6 held-out voices, 36 per room, each
+followed by another command, noise under the whole stream), stops heard without -> with
+the spotter: pink 12 dB 30 -> 32, brown 12 31 -> 35, talk 12 7 -> 16, pink 6 23 -> 27,
+brown 6 27 -> 32, talk 6 0 -> 4; false stops in 3.4 min of talk with pink noise 2 -> 2;
+stops heard on the other commands (a late stop, or a false one) talk 12 1 -> 3, talk 6
+0 -> 5, brown 6 1 -> 2. Settings chosen on the dev split alone: of the 64 dev stops the
+engine missed, 36 heard and no utterance without a stop taken for one.
 """
 
 from __future__ import annotations
