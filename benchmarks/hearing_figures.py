@@ -9,7 +9,7 @@ hold its rooms.
 
 from __future__ import annotations
 
-from benchmarks import hearing
+from benchmarks import hearing, hearing_stops
 from benchmarks.report import Figure, Target
 
 _STEADY_12 = ("pink 12", "brown 12")
@@ -60,6 +60,29 @@ def _talk_figures(talk: dict) -> list[Figure]:
     ]
 
 
+def _every_voice_stops(name: str, rows: list[dict], rooms: tuple[str, ...],
+                      target: float) -> Figure | None:
+    """Stop recall of :mod:`benchmarks.hearing_stops` (every stop phrase and safeword in
+    every test voice, each followed by another command)."""
+    fig = _stop_recall(name, rows, rooms, target)
+    if fig is not None:
+        fig.notes["false_stops_on_other_commands"] = {
+            r["cond"]: f"{r['false']}/{r['n_other']}" for r in rows if r["cond"] in rooms}
+    return fig
+
+
+def stop_figures() -> list[Figure]:
+    """Stop recall per room with every test voice saying every stop phrase and safeword
+    (the full suite only: it adds two streams per room)."""
+    jobs = [("default", "test", c) for c in hearing_stops.ROOMS if c.noise]
+    with hearing.hearing_pool() as pool:
+        rows = list(pool.map(hearing_stops.score_stops, *zip(*jobs, strict=True)))
+    hearing_stops.report(rows, [])
+    out = [_every_voice_stops("hearing_stop_recall_every_voice_12db", rows, _AT_12, 1.0),
+           _every_voice_stops("hearing_stop_recall_every_voice_6db", rows, _AT_6, 0.97)]
+    return [f for f in out if f is not None]
+
+
 def figures(quick: bool) -> list[Figure]:
     """Commands right per kind of room, stop recall, false commands, interjections."""
     names = ["default"] if quick else ["default", "peer"]
@@ -84,4 +107,5 @@ def figures(quick: bool) -> list[Figure]:
     figs = [f for f in out if f is not None]
     for f in figs:
         f.notes["peer"] = {r["cond"]: r["right"] / r["n"] for r in rows if r["name"] == "peer"}
-    return figs + _talk_figures(next(t for t in talk if t["name"] == "default"))
+    figs += _talk_figures(next(t for t in talk if t["name"] == "default"))
+    return figs if quick else figs + stop_figures()

@@ -10,9 +10,13 @@ import pytest
 
 from benchmarks.hearing_mix import brown_noise
 from companion.recognition.commands import CommandSet, Intent
-from companion.recognition.frontend import FrontendSettings, HighPass, NoiseSuppressor
+from companion.recognition.frontend import (
+    DEFAULT_FRONTEND,
+    FrontendSettings,
+    HighPass,
+    NoiseSuppressor,
+)
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
-from companion.recognition.streaming import DEFAULT_FRONTEND
 from tests.clips import active_rms, have_espeak, pad, pink_noise, speak, stream
 
 

@@ -166,6 +166,7 @@ class PhraseVerifier:
                 seqs.append(seq)
         self._compiled = _Compiled(seqs, self._blank, len(tokens))
         self._n_tokens = len(tokens)
+        self._last: tuple[bytes, np.ndarray] = (b"", np.zeros((0, len(tokens))))
         _LOGGER.debug("hama verifier: %d phrases", len(self._phrases))
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one verifier per recogniser
@@ -182,16 +183,21 @@ class PhraseVerifier:
         return tuple(out) or None
 
     @property
-    def phrases(self) -> list[str]:
-        """The phrases scored, in the order of :attr:`compiled`."""
-        return self._phrases
-
-    @property
     def compiled(self) -> _Compiled:
         return self._compiled
 
     def llr(self, pcm: bytes) -> np.ndarray:
-        """Per-frame log-likelihood ratios against the frame's best token (blank: <wb> too)."""
+        """Per-frame log-likelihood ratios against the frame's best token (blank: <wb> too).
+
+        The last utterance's are kept: the spotters score the same audio right after the
+        verifier (one model run, not two)."""
+        if pcm == self._last[0]:
+            return self._last[1]
+        llr = self._run(pcm)
+        self._last = (pcm, llr)
+        return llr
+
+    def _run(self, pcm: bytes) -> np.ndarray:
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         pad = np.zeros(round(PAD_S * 16000), dtype=np.float32)
         wav = np.concatenate((pad, audio, pad)).reshape(1, -1)
@@ -204,6 +210,28 @@ class PhraseVerifier:
         lp = lp - np.logaddexp.reduce(lp, axis=1, keepdims=True)
         lp[:, self._blank] = np.maximum(lp[:, self._blank], lp[:, self._wb])
         return lp - lp.max(axis=1, keepdims=True)
+
+    @property
+    def phrases(self) -> list[str]:
+        """The phrases scored (those with a pronunciation), in :meth:`phrase_scores` order."""
+        return list(self._phrases)
+
+    def phone_counts(self) -> np.ndarray:
+        """Each phrase's number of phonemes, in :attr:`phrases` order."""
+        return self._compiled.n_phones.copy()
+
+    def phones(self, phrase: str) -> tuple[frozenset[int], ...]:
+        """``phrase``'s phonemes (as the model's token sets); empty without pronunciation."""
+        return self._sequence(phrase) or ()
+
+    @property
+    def blank(self) -> int:
+        """The model's blank token (its column in :meth:`llr`)."""
+        return self._blank
+
+    def phrase_scores(self, llr: np.ndarray) -> np.ndarray:
+        """Every phrase's score in ``llr`` (see :attr:`phrases` and :meth:`llr`)."""
+        return self._compiled.scores(llr)
 
     def verdict(self, pcm: bytes, hypothesis: str, rivals: bool = True) -> Verdict | None:
         """hama's scores for ``hypothesis`` (and, with ``rivals``, the best phrase as long

@@ -27,6 +27,7 @@ from companion.recognition.pocketsphinx_rejection import (
     RejectionSettings,
     with_garbage_path,
 )
+from companion.recognition.stop_spotter import SpotterSettings, StopSpotter
 from companion.recognition.streaming import StreamingRecognizer
 from companion.recognition.utterance import FRAME, FRAME_S
 
@@ -85,6 +86,11 @@ class _PsDecoder:
         except Exception as exc:  # noqa: BLE001 - without hama: pocketsphinx alone
             _LOGGER.warning("hama verifier unavailable (%s): pocketsphinx decides alone", exc)
             return None
+
+    @property
+    def verifier(self) -> PhraseVerifier | None:
+        """hama's verifier (None: disabled or unavailable); the stop spotter shares it."""
+        return self._verifier
 
     def _load_grammar(self, commands: CommandSet) -> None:
         for voice in CompanionVoice:
@@ -383,6 +389,10 @@ class PocketsphinxRecognizer(StreamingRecognizer):
     def __init__(self, commands: CommandSet,
                  endpointer: EndpointerSettings = EndpointerSettings(),
                  rejection: RejectionSettings = RejectionSettings(),
-                 frontend: FrontendSettings | None = None) -> None:
-        super().__init__(commands, _PsDecoder(commands, rejection), endpointer,
-                         frontend)
+                 frontend: FrontendSettings | None = None,
+                 spotter: SpotterSettings = SpotterSettings()) -> None:
+        engine = _PsDecoder(commands, rejection)
+        verifier = engine.verifier
+        spots = (StopSpotter(verifier, commands, spotter)
+                 if verifier is not None and spotter.enabled else None)
+        super().__init__(commands, engine, endpointer, frontend, spots)

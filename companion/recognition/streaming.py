@@ -25,31 +25,14 @@ from companion.recognition.endpointing import (
     SampleClock,
     frame_db,
 )
-from companion.recognition.frontend import Dither, FrontendSettings, HighPass, NoiseSuppressor
+from companion.recognition.frontend import DEFAULT_FRONTEND, FrontEnd, FrontendSettings
 from companion.recognition.input_check import InputCheck, InputProblem
 from companion.recognition.overlap import CompanionVoice, latest_voice
+from companion.recognition.stop_spotter import StopSpotter
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
 from companion.recognition.vad import SileroGate
 
 _LOGGER = logging.getLogger(__name__)
-
-DEFAULT_FRONTEND = FrontendSettings(highpass_hz=120.0)
-"""The front end every recogniser gets unless given another: a 120 Hz high-pass while the
-room's noise is rumble (:attr:`StreamingRecognizer.RUMBLE_DB`), no noise suppression yet.
-
-The rumble high-pass (dev split, ``python -m benchmarks.hearing --splits dev``, 27 commands
-per room): brown 12 dB 63.0 -> 88.9% right, brown 6 44.4 -> 88.9, stop recall in both
-83 -> 100%; other rooms unchanged. On all the time it also lifted pink 6 (63 -> 81.5) but
-cost first words after start-up in pink noise (tests); 200 Hz was no better than 120.
-
-``FrontendSettings(noise_suppression=2)`` is one setting away (dev, Silero endpointer, round
-2: clean / pink 20 / 12 / 6 / brown 12 / 6: 88.9/88.9/88.9/88.9/85.2/88.9). It is off because
-on, tests fail: a card reading (003.wav) became "that's enough" and "pause" after a 100 ms
-dropout in pink noise went to the garbage path (hama -0.95: too low for a safe rescue).
-Suppressing always (no 45 dB gate) failed six. Level 2 over 1 and 3 (energy endpointer, 78
-dev commands, pink 12 / 6 / brown 12 / 6): off 62/53/22/15, level 1 69/59/69/69, level 2
-69/66/68/70, level 3 68/68/63/67."""
-
 
 class DecodingEngine(Protocol):
     """What the streaming front end needs from a decoder pair."""
@@ -74,8 +57,12 @@ class StreamingRecognizer:
 
     def __init__(self, commands: CommandSet, engine: DecodingEngine,
                  settings: EndpointerSettings = EndpointerSettings(),
-                 frontend: FrontendSettings | None = None) -> None:
+                 frontend: FrontendSettings | None = None,
+                 spotter: StopSpotter | None = None) -> None:
         self.commands = commands
+        self._spotter = spotter
+        """Listens for stop and the safewords in every utterance the engine did not take
+        as a stop (:mod:`companion.recognition.stop_spotter`)."""
         self.settings = settings
         self.frontend = frontend if frontend is not None else DEFAULT_FRONTEND
         self._engine = engine
@@ -97,15 +84,7 @@ class StreamingRecognizer:
             if self._gate is None:
                 self._gate = SileroGate()
             self._gate.reset()
-        self._dither = Dither()
-        self._suppress = NoiseSuppressor(self.frontend)
-        self._highpass = HighPass(self.frontend.highpass_hz)
-        self._floor_raw = EnergyEndpointer(self.settings)
-        self._floor_cut = EnergyEndpointer(self.settings)
-        self._floor_frames = 0
-        """The room's noise floor without and with the high-pass (:meth:`_cut_rumble`)."""
-        self._room = EnergyEndpointer(self.settings)
-        """Tracks the input's own noise floor (before suppression): the suppressor's gate."""
+        self._front = FrontEnd(self.frontend, self.settings)
         self._preroll: deque[tuple[bytes, float]] = deque(
             maxlen=max(1, round(self.settings.preroll / FRAME_S)) + self.VAD_LAG_FRAMES)
         """The last frames before an utterance, with their energies (dB)."""
@@ -129,6 +108,9 @@ class StreamingRecognizer:
         """Fed samples up to the last frame fed while the companion voiced each."""
         self._onset_sample = 0
         """Fed samples before the utterance's first loud frame."""
+        self._heard: list[bytes] = []
+        """The utterance's audio as fed to the engine, for the stop spotter (bound: the
+        utterance's length cap, 5 s, 160 KB)."""
 
     def accept(self, chunk: bytes) -> list[Utterance]:
         """Feed int16 audio; return finished command utterances."""
@@ -168,8 +150,7 @@ class StreamingRecognizer:
         """One 20 ms frame; ``learn=False`` keeps it out of the noise floor (padding)."""
         if learn:
             self._input.update(raw)
-        frame = self._dither(self._front(raw, learn))
-        frame = self._cut_rumble(frame, learn)
+        frame = self._front(raw, learn)
         pcm = frame.astype("<i2").tobytes()
         self._clock.samples += FRAME
         self._voiced_until[self._voice] = self._clock.samples
@@ -185,35 +166,6 @@ class StreamingRecognizer:
             return None
         self._utt_levels.append(level)
         return self._active(pcm, speech)
-
-    RUMBLE_DB = 4.5
-    """How much the high-pass must lower the room's noise floor (measured in the benchmark's
-    streams: brown noise 5.6-8.2 dB, pink 1.3-3.4; a microphone's own hiss 0.1) for the
-    endpointer and decoders to get the high-passed
-    input. Elsewhere they get it unfiltered: high-passed, a low voice's "red" was ended early
-    in pink noise, and the decoder missed 1-2 more of 24 first words (tests)."""
-
-    def _cut_rumble(self, frame: np.ndarray, learn: bool) -> np.ndarray:
-        """The frame high-passed while the room's noise is rumble (:attr:`RUMBLE_DB`; the
-        filter always runs, to keep its state), else as it is."""
-        filtered = self._highpass(frame)
-        if learn and filtered is not frame:
-            self._floor_raw.is_speech(frame_db(frame), False)
-            self._floor_cut.is_speech(frame_db(filtered), False)
-            self._floor_frames += 1
-        rumble = (self._floor_frames >= EnergyEndpointer.WINDOW_FRAMES  # floors known
-                  and self._floor_raw.floor_db - self._floor_cut.floor_db > self.RUMBLE_DB)
-        return filtered if rumble else frame
-
-    def _front(self, raw: np.ndarray, learn: bool) -> np.ndarray:
-        """Noise suppression while the room is noisy (it always runs, to keep its noise
-        estimate current); the input as it is in a quiet room."""
-        if not self._suppress.active:
-            return raw
-        suppressed = self._suppress(raw)
-        if learn:
-            self._room.is_speech(frame_db(raw), False)
-        return suppressed if self._room.floor_db > self.frontend.suppress_above_db else raw
 
     def _idle(self, pcm: bytes, level: float, speech: bool, voiced: bool) -> None:
         self._preroll.append((pcm, level))
@@ -239,13 +191,18 @@ class StreamingRecognizer:
         self._fed_before_onset = max(0, len(self._preroll) - self._loud_run)
         self._onset_sample = self._clock.samples - self._loud_run * FRAME
         self._engine.begin()
+        self._heard = []
         for pcm, _ in self._preroll:
-            self._engine.feed(pcm)
+            self._feed(pcm)
         self._preroll.clear()
+
+    def _feed(self, pcm: bytes) -> None:
+        self._engine.feed(pcm)
+        self._heard.append(pcm)
 
     def _active(self, pcm: bytes, speech: bool) -> Utterance | None:
         if not self._too_long:
-            self._engine.feed(pcm)
+            self._feed(pcm)
         if speech:
             self._silent_run = 0
             self._speech_frames += 1
@@ -351,6 +308,14 @@ class StreamingRecognizer:
         self._engine.begin()
         return None
 
+    def _spotted(self, cmd: Command | None) -> Command | None:
+        """``cmd``, or a stop when the engine took none and the stop spotter hears one (a
+        missed stop is worse than a false one: a stop overrides another command)."""
+        if self._spotter is None or (cmd is not None and cmd.intent is Intent.STOP):
+            return cmd
+        phrase = self._spotter.heard_stop(b"".join(self._heard), cmd.text if cmd else "")
+        return self.commands.parse(phrase) if phrase is not None else cmd
+
     def _finish(self) -> Utterance | None:
         self._in_utt = False
         self._loud_run = 0
@@ -370,10 +335,8 @@ class StreamingRecognizer:
             lead_frames = max(0, lead - 10)
         self._engine.use_grammar(self._over_voice())
         result = self._engine.finish(speech_frames, self._silent_run, lead_frames)
-        if result is None:
-            return None
-        text, confidence = result
-        cmd = self.commands.parse(text)
+        text, confidence = result if result is not None else ("", 1.0)
+        cmd = self._spotted(self.commands.parse(text) if text else None)
         if cmd is None:
             _LOGGER.debug("rejected %.2f-%.2f: %r is no command", start, end, text)
             return None
