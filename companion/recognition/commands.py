@@ -246,9 +246,12 @@ class CommandSet:
                for seq in _expand(s.expression, lists)]
         return list(dict.fromkeys(out + list(self._safewords)))
 
-    def sentences(self) -> list[str]:
-        """Every phrase fully expanded (finite: minutes 1..120 in words), no duplicates."""
+    def sentences(self, minutes: Sequence[str] | None = None) -> list[str]:
+        """Every phrase fully expanded (finite: minutes 1..120 in words, or only the
+        ``minutes`` words given), no duplicates."""
         lists = self._lists()
+        if minutes is not None:
+            lists["minutes"] = [w for w in lists["minutes"] if w in minutes]
         out: list[str] = []
         for sents in self._sentences.values():
             for s in sents:
