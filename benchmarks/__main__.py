@@ -153,7 +153,9 @@ def live_figures(mode: Mode, child_env: dict[str, str]) -> list[Figure]:
                       vosk_startup_s=[round(r.startup_s, 3) for r in vosk], problems=problems),
         report.timing("idle_cpu_pct", runs[-1].cpu_windows, Target("<=", 10.0),
                       window_s=seconds),
-        report.timing("rss_mb", [r.rss_mb for r in runs], Target("<=", 150.0)),
+        # issues 15 and 16: <= 200 MB with every default model (pocketsphinx, hama, Silero,
+        # the hibari voice) loaded
+        report.timing("rss_mb", [r.rss_mb for r in runs], Target("<=", 200.0)),
         report.timing("rss_mb_vosk", [r.rss_mb for r in vosk], Target("<=", 150.0),
                       model=str(korean.model_dir())),
     ]
