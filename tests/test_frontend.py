@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -18,6 +15,7 @@ from companion.recognition.frontend import (
 )
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
 from tests.clips import active_rms, have_espeak, pad, pink_noise, speak, stream
+from tests.fresh_process import printed_by
 
 
 def _frames(audio: np.ndarray):
@@ -88,8 +86,7 @@ def test_the_high_pass_gives_scipys_butterworth_samples_without_loading_scipy() 
             "from companion.recognition.frontend import HighPass\n"
             "HighPass(120.0)(np.ones(320, np.int16))\n"
             "print(any(m.startswith('scipy') for m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = printed_by(code)
     assert out == ["False"]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ import yaml
 
 from companion.speech.drivers import hibari_driver
 from companion.speech.drivers.hibari_g2p import SOURCES, TABLES, load_tables, packed_g2p
+from tests.fresh_process import printed_by
 
 hibari_g2p_module = pytest.importorskip("hibari.g2p")
 REPO = Path(__file__).resolve().parent.parent
@@ -105,6 +104,5 @@ def test_the_voice_speaks_without_scipy_in_the_process():
             "pcm = np.concatenate(list(model.stream('Let the floor hold you.', seed=0)))\n"
             "print(bool(np.max(np.abs(pcm)) > 0.05), "
             "any(m.startswith('scipy') for m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = printed_by(code)
     assert out == ["True", "False"]

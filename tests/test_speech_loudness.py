@@ -3,14 +3,12 @@ in the process."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pyloudnorm
 import pytest
 
 from companion.speech.loudness import loudness, moving_mean, moving_min, normalise
+from tests.fresh_process import printed_by
 
 
 def _signals(rate: int) -> list[np.ndarray]:
@@ -50,8 +48,7 @@ def test_normalising_speech_does_not_load_scipy():
             "y = normalise(x, 22050, -20.0)\n"
             "print(bool(np.max(np.abs(y)) <= PEAK_CEILING), any(m.startswith(('scipy', "
             "'pyloudnorm')) for m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = printed_by(code)
     assert out == ["True", "False"]
 
 
