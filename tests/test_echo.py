@@ -95,6 +95,31 @@ def test_cancels_echo_and_keeps_the_person(voices: tuple[np.ndarray, np.ndarray]
     assert corr > 0.9
 
 
+@pytest.mark.parametrize("delay_ms", [20, 60])
+def test_a_person_talking_as_a_sentence_ends_leaves_the_echo_path_learnt(
+        voices: tuple[np.ndarray, np.ndarray], delay_ms: int) -> None:
+    """"pause" said just as the companion's sentence ends (its reference silent, its last
+    200 ms still in the filter), then the companion speaks again: the echo is still
+    cancelled. Before the fix the filter learnt the person's voice as echo there, and
+    after it the canceller's output was louder than the echo it was meant to remove
+    (found with `listen --echo-db -6` at full volume: the next "stop" was not heard)."""
+    ref, stop = voices
+    sentence = ref[:4 * SR]
+    gap = np.zeros(SR)
+    played = np.concatenate([sentence, gap, sentence])
+    echo = room_echo(played, delay_ms)[:len(played)]
+    near = np.zeros(len(played))
+    t0 = len(sentence) + SR // 20  # 50 ms after the sentence ends
+    near[t0:t0 + len(stop)] = 2.0 * stop  # a person near the microphone, louder than the echo
+    rng = np.random.default_rng(3)
+    noise = rng.standard_normal(len(played)) * 10 ** (-60 / 20)
+    out, _ = run(EchoCanceller(suppress=False), echo + near + noise, played)
+    again = slice(len(sentence) + len(gap) + SR // 2, len(out))
+    erle = db(echo[again], out[again] - noise[again])
+    print(f"delay {delay_ms} ms: ERLE on the next sentence {erle:.1f} dB")
+    assert erle >= 15.0
+
+
 def test_int16_chunks_and_no_reference_passes_through(
         voices: tuple[np.ndarray, np.ndarray]) -> None:
     _, stop = voices

@@ -102,8 +102,8 @@ class EchoCanceller:
         y = np.fft.irfft((self._X * self._W).sum(axis=0))[n:]
         e = d - y
         self._update_guard(d, e, y, x)
-        if not self.double_talk and self._hold == 0:
-            self._adapt(xf, e)
+        if not self.double_talk and self._hold == 0 and self._quiet_blocks == 0:
+            self._adapt(xf, e)  # never on a silent block: the guard cannot judge it
         if self.suppress:
             e = self._suppress(e, y)
         return e
