@@ -61,17 +61,13 @@ def private_sink(pulse_null_sink: str) -> Iterator[str]:
     name = f"qc_audio_test_{os.getpid()}"
     module = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"],
                             capture_output=True, text=True, check=True).stdout.strip()
-    saved = {k: os.environ.get(k) for k in ("PULSE_SINK", "PULSE_SOURCE")}
-    os.environ["PULSE_SINK"], os.environ["PULSE_SOURCE"] = name, f"{name}.monitor"
-    try:
-        yield name
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        subprocess.run(["pactl", "unload-module", module], check=False)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PULSE_SINK", name)
+        env.setenv("PULSE_SOURCE", f"{name}.monitor")
+        try:
+            yield name
+        finally:
+            subprocess.run(["pactl", "unload-module", module], check=False)
 
 
 @pytest.fixture

@@ -97,17 +97,13 @@ def separate_devices(pulse_null_sink: str) -> Iterator[tuple[NullSinks, str, str
     spk, mic = f"qc_fault_spk_{os.getpid()}", f"qc_fault_mic_{os.getpid()}"
     sinks.load(spk)
     sinks.load(mic)
-    saved = {k: os.environ.get(k) for k in ("PULSE_SINK", "PULSE_SOURCE")}
-    os.environ["PULSE_SINK"], os.environ["PULSE_SOURCE"] = spk, f"{mic}.monitor"
-    try:
-        yield sinks, spk, mic
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        sinks.close()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PULSE_SINK", spk)
+        env.setenv("PULSE_SOURCE", f"{mic}.monitor")
+        try:
+            yield sinks, spk, mic
+        finally:
+            sinks.close()
 
 
 @pytest.fixture
