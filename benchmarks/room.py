@@ -1,9 +1,10 @@
 """The live room: the companion's own voice and a person's on one PulseAudio null-sink loop.
 
 Each run starts `companion listen` on the default devices (the null sink, whose monitor is
-the microphone: its voice comes back at 0 dB, as loud as a person's), plays "play
-aftercare" into the sink, waits until the companion is some way into one of its first
-sentences, and plays "stop" over it. Two figures:
+the microphone: its voice comes back at 0 dB, as loud as a person's), says "play
+aftercare" into the sink (as a :class:`~tests.live_room.Person`, whose stream is open all
+along), waits until the companion is some way into one of its first sentences, and says
+"stop" over it. Two figures:
 
 - ``self_heard_per_min``: commands it heard while nobody spoke (its own voice or start
   tone taken for a command), per minute from the routine's start to the spoken stop.
@@ -13,14 +14,13 @@ sentences, and plays "stop" over it. Two figures:
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import env, live
 from benchmarks.report import Figure, Target, pooled
-from tests.live_room import events_of, wait_for, write_command
+from tests.live_room import Person, events_of, wait_for, write_command
 
 SENTENCE_AND_DELAY = ((1, 0.8), (2, 1.2), (3, 1.0), (1, 1.6))
 """Where the stop goes in run k: after the Nth ``say_start`` of the routine, this many
@@ -49,17 +49,19 @@ def room_run(child_env: dict[str, str], k: int, play: Path, stop: Path) -> RoomR
     marks: dict[str, float] = {}
 
     def speak_to_it() -> None:
-        subprocess.run(["paplay", str(play)], check=True, timeout=20)
+        person.say(play)
         wait_for(lambda ev: any(e["type"] == "routine_start" for e in ev), events, 10)
         marks["start"] = time.monotonic()
         wait_for(lambda ev: sum(e["type"] == "say_start" for e in ev) >= sentence, events, 30)
         time.sleep(delay)
         marks["stop"] = time.monotonic()
         marks["before"] = len(events_of(events))
-        subprocess.run(["paplay", str(stop)], check=True, timeout=20)
+        person.say(stop)
         wait_for(lambda ev: any(e["type"] == "routine_end" for e in ev), events, 5)
 
-    live.listen(child_env, "listen", "--events", str(events), listen_s=0.0, during=speak_to_it)
+    with Person() as person:  # its stream open before the companion's (see Person)
+        live.listen(child_env, "listen", "--events", str(events), listen_s=0.0,
+                    during=speak_to_it)
     found = events_of(events)
     before = int(marks.get("before", len(found)))
     heard = [(e["t"], e["intent"]) for e in found if e["type"] == "heard"]

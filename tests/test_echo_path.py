@@ -40,18 +40,24 @@ def heard_by_mic(output: np.ndarray, lag: int, seed: int = 1) -> np.ndarray:
     return (shifted + 10 ** (-70 / 20) * rng.standard_normal(len(shifted))).astype(np.float32)
 
 
-def run_loop(output: np.ndarray, mic: np.ndarray, lag: int
+def run_loop(output: np.ndarray, mic: np.ndarray, lag: int,
+             reference: AlignedReference | None = None, dropped: range = range(0)
              ) -> tuple[AlignedReference, list[int | None], np.ndarray, np.ndarray]:
     """The live loop's order of events: the output device takes each block 100 ms before
     the microphone chunk that hears it (delayed ``lag``) is read. Returns the reference,
-    its lag after every chunk, the aligned reference and the newest output per chunk."""
+    its lag after every chunk, the aligned reference and the newest output per chunk.
+    Microphone chunks at indexes in ``dropped`` are lost (the loop fell behind)."""
     ahead = SR // 10 - lag
-    reference = AlignedReference(OUTPUT_RATE)
+    reference = reference or AlignedReference(OUTPUT_RATE)
     pushed, lags, aligned, newest = 0, [], [], []
     for i in range(0, len(mic) - 320, 320):
         while pushed * SR / OUTPUT_RATE < i + 320 + ahead and pushed < len(output):
             reference.push(output[pushed:pushed + BLOCK])
             pushed += BLOCK
+        if i // 320 in dropped:
+            continue
+        if i // 320 - 1 in dropped:
+            reference.skip_input(len(dropped) * 320)
         a, b = reference.take(mic[i:i + 320])
         lags.append(reference.lag)
         aligned.append(a)
@@ -121,3 +127,39 @@ def test_the_start_tone_alone_sets_no_wrong_delay() -> None:
     mic = heard_by_mic(output, 4330)
     _, lags, _, _ = run_loop(output, mic, 4330)
     assert {v for v in lags if v is not None} <= set(range(4328, 4333))
+
+
+def test_output_played_before_the_microphone_starts_is_not_counted(
+        sentence: np.ndarray) -> None:
+    """The speaker starts ~2 s before the microphone's first chunk: counted from each
+    side's first sample, the echo looked 2-3.5 s early live, outside the delays looked
+    for, and the canceller never started. ``start`` counts both from the same moment."""
+    reference = AlignedReference(OUTPUT_RATE)
+    early = sentence[:int(2.5 * OUTPUT_RATE)]
+    for k in range(0, len(early), BLOCK):
+        reference.push(early[k:k + BLOCK])
+    reference.start()
+    output = np.concatenate([np.zeros(OUTPUT_RATE // 2, np.float32), sentence])
+    reference, _, _, _ = run_loop(output, heard_by_mic(output, 1743), 1743, reference)
+    assert reference.lag is not None and abs(reference.lag - 1743) <= 2, reference.lag
+
+
+def test_microphone_chunks_lost_while_behind_keep_the_delay(sentence: np.ndarray) -> None:
+    """When the loop falls a second behind, the oldest microphone chunks are dropped.
+    Counted as silence, the delay stays right (not 0.5 s off), and is in doubt until an
+    estimate confirms it."""
+    output = np.concatenate([np.zeros(OUTPUT_RATE // 2, np.float32), sentence, sentence])
+    mic = heard_by_mic(output, 1743)
+    middle = len(mic) // 2 // 320
+    dropped = range(middle, middle + 25)
+    doubted: list[bool] = []
+
+    class Watched(AlignedReference):
+        def skip_input(self, n: int) -> None:
+            super().skip_input(n)
+            doubted.append(not self.settled)
+
+    reference, lags, _, _ = run_loop(output, mic, 1743, Watched(OUTPUT_RATE), dropped)
+    assert {v for v in lags if v is not None} <= set(range(1741, 1746)), set(lags)
+    assert doubted == [True]
+    assert reference.settled

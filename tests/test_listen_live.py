@@ -11,11 +11,18 @@ import time
 
 import pytest
 
-from tests.live_room import events_of, interrupt, wait_for, write_command
+from tests.live_room import Person, events_of, interrupt, wait_for, write_command
 
 
 @pytest.fixture()
-def live_listen(pulse_null_sink, companion_env, tmp_path):
+def person(pulse_null_sink):
+    """Someone in the room, whose voice stream is open before the companion starts."""
+    with Person() as someone:
+        yield someone
+
+
+@pytest.fixture()
+def live_listen(pulse_null_sink, companion_env, tmp_path, person):
     events = tmp_path / "events.jsonl"
     # SIGINT back to default in the child: run in the background by a shell without job
     # control, pytest's children start with it ignored, and Ctrl-C below would do nothing.
@@ -37,18 +44,18 @@ def live_listen(pulse_null_sink, companion_env, tmp_path):
     interrupt(proc)
 
 
-def test_a_spoken_command_in_the_room_is_heard_and_stop_cuts_it(live_listen, tmp_path):
+def test_a_spoken_command_in_the_room_is_heard_and_stop_cuts_it(live_listen, person, tmp_path):
     proc, events_path = live_listen
     play, stop = tmp_path / "play.wav", tmp_path / "stop.wav"
     write_command(play, "play aftercare")
     write_command(stop, "stop")
-    subprocess.run(["paplay", str(play)], check=True, timeout=20)
+    person.say(play)
     events = wait_for(lambda ev: any(e["type"] == "say_start" for e in ev), events_path, 10)
     assert [e["intent"] for e in events if e["type"] == "heard"][:1] == ["play"]
     assert any(e["type"] == "routine_start" and e["routine"] == "aftercare" for e in events)
     time.sleep(4.0)  # it is speaking now, and hears itself through the monitor
     before = len(events_of(events_path))
-    subprocess.run(["paplay", str(stop)], check=True, timeout=20)
+    person.say(stop)
     # The routine ends when its fade-out has played, a moment after the stop is heard.
     events = wait_for(lambda ev: any(e["type"] == "heard" and e["intent"] == "stop"
                                      for e in ev[before:])

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from companion.audio.devices import _sd
+from companion.audio.pace import PaceGuard
 from companion.audio.stream import CHUNK_SAMPLES, INPUT_RATE, OUTPUT_RATE
 from companion.audio.supervisor import _SupervisedStream
 
@@ -32,7 +33,10 @@ class SoundDeviceSink(_SupervisedStream):
     ``cut`` keeps the next ``fade_ms`` of queued audio, fades it to zero and drops the rest.
     While the device is lost, ``write`` drops audio at the real-time rate (``dropped``).
     ``observer`` is handed every block the device is given, zeros included (the echo
-    canceller's reference: what was written can differ from what was played).
+    canceller's reference: what was written can differ from what was played). In a
+    callback storm (:mod:`~companion.audio.pace`) the blocks past real time get zeros and
+    no queued audio (the sound server would drop them unplayed), and ``on_withheld`` is
+    called instead.
     """
 
     kind = "output"
@@ -43,9 +47,11 @@ class SoundDeviceSink(_SupervisedStream):
     def __init__(self, device: str | None = None, sample_rate: int = OUTPUT_RATE,
                  blocksize: int = 220, queue_blocks: int = 6, fade_ms: float = 30.0,
                  latency: float | str | None = None,
-                 observer: Callable[[np.ndarray], None] | None = None) -> None:
+                 observer: Callable[[np.ndarray], None] | None = None,
+                 on_withheld: Callable[[], None] | None = None) -> None:
         self.sample_rate = int(sample_rate)
         self.observer = observer
+        self.on_withheld = on_withheld
         self.blocksize = int(blocksize)
         self.queue_blocks = int(queue_blocks)
         self.fade_frames = int(round(fade_ms * self.sample_rate / 1000))
@@ -60,6 +66,7 @@ class SoundDeviceSink(_SupervisedStream):
         self._was_playing = False
         self._closed = False
         self._generation = 0
+        self._pace = PaceGuard(self.sample_rate)
         super().__init__(device)
 
     def _make_stream(self, index: int) -> Any:
@@ -68,6 +75,11 @@ class SoundDeviceSink(_SupervisedStream):
                                   latency=self.latency, callback=self._callback)
 
     def _callback(self, outdata: np.ndarray, frames: int, t: Any, status: Any) -> None:
+        if not self._pace.keeps_pace(frames, time.monotonic()):  # a storm: it is dropped
+            outdata.fill(0.0)
+            if self.on_withheld is not None:
+                self.on_withheld()
+            return
         self._fill(outdata, frames)
         if self.observer is not None:
             self.observer(outdata[:, 0].copy())
@@ -190,6 +202,8 @@ class SoundDeviceSource(_SupervisedStream):
     def __init__(self, device: str | None = None, max_chunks: int = 50) -> None:
         self.sample_rate = INPUT_RATE
         self.overflows = 0
+        self.dropped = 0
+        """Chunks dropped because the reader fell 1 s behind (the oldest go first)."""
         self._queue: collections.deque[bytes] = collections.deque(maxlen=max_chunks)
         self._cond = threading.Condition()
         self._closed = False
@@ -254,6 +268,7 @@ class SoundDeviceSource(_SupervisedStream):
         with self._cond:
             if len(self._queue) == self._queue.maxlen:
                 self.overflows += 1
+                self.dropped += 1
             self._queue.append(data)
             self._cond.notify()
         if status.input_overflow:

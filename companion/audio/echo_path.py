@@ -82,6 +82,9 @@ class AlignmentSettings:
     """Nor is a peak with a rival at another delay (see :func:`~companion.echo.correlation_lag`)."""
     agree_samples: int = 2
     """Two estimates in a row within this many samples of each other are believed."""
+    settle_s: float = 1.5
+    """After a gap on either side (see :meth:`AlignedReference.gap`), the delay is in
+    doubt for this long, or until an estimate confirms it."""
 
 
 class AlignedReference:
@@ -120,12 +123,51 @@ class AlignedReference:
         self._candidate: int | None = None
         self.generation = 0
         """Counts changes of ``lag``."""
+        self._gaps = 0
+        """Gaps reported by the output device's thread (read by the input loop)."""
+        self._gaps_seen = 0
+        self._doubt_until = 0
+        """Microphone sample count until which the delay is in doubt."""
 
     def push(self, block: np.ndarray) -> None:
         """Add a block the output device was given (any size, output rate); cheap enough
         for the device's callback: the block is only queued here."""
         with self._lock:
             self._blocks.append(block)
+
+    def start(self) -> None:
+        """Forget the output pushed so far: count both sides from the next ``take``.
+
+        For the live loop as it starts to read the microphone (its queue cleared too). The
+        speaker starts first and the microphone's first chunk comes ~2 s later: counting
+        each side from its own first sample, the echo looked 2-3.5 s early (measured
+        live), outside the delays looked for, and the canceller never started.
+        """
+        with self._lock:
+            self._blocks.clear()
+
+    def gap(self) -> None:
+        """The output device dropped or inserted audio this count does not hold (a
+        callback storm, :mod:`~companion.audio.pace`): the delay may have moved by up to
+        its limit. Cheap and safe from the device's callback."""
+        self._gaps += 1
+
+    def skip_input(self, n: int) -> None:
+        """The microphone lost ``n`` samples (its reader fell behind): count them as
+        silence, so the two counts stay in step, and doubt the delay for a while."""
+        if n > 0:
+            self._mic.append(np.zeros(min(n, self._mic.size), dtype=np.float32))
+            self._mic.end += max(0, n - self._mic.size)
+            self._doubt()
+
+    @property
+    def settled(self) -> bool:
+        """Whether the delay is known and nothing has put it in doubt lately: only then
+        does the canceller's output say more than the microphone about who is talking."""
+        return self.lag is not None and self._mic.end >= self._doubt_until
+
+    def _doubt(self) -> None:
+        self._doubt_until = self._mic.end + int(self.settings.settle_s * INPUT_RATE)
 
     def _resample_pushed(self) -> None:
         """Move queued output blocks into the 16 kHz history (the input loop's thread)."""
@@ -144,6 +186,9 @@ class AlignedReference:
         """
         n = len(mic)
         self._mic.append(np.asarray(mic, dtype=np.float32))
+        if self._gaps != self._gaps_seen:
+            self._gaps_seen = self._gaps
+            self._doubt()
         self._resample_pushed()
         end = self._mic.end
         newest = self._ref.read(self._ref.end - n, n)
@@ -170,6 +215,10 @@ class AlignedReference:
         agrees = (self._candidate is not None
                   and abs(lag - self._candidate) <= self.settings.agree_samples)
         self._candidate = lag
+        if self.lag is not None and abs(lag - self.lag) > self.settings.agree_samples:
+            self._doubt()  # a sharp echo at another delay: it moved
+        elif self.lag is not None:
+            self._doubt_until = 0  # confirmed
         if agrees and (self.lag is None or abs(lag - self.lag) > self.settings.agree_samples):
             log.debug("echo delay %.1f ms (was %s)", 1000 * lag / INPUT_RATE,
                       "unknown" if self.lag is None else f"{1000 * self.lag / INPUT_RATE:.1f} ms")

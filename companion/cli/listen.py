@@ -149,7 +149,7 @@ def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: An
     reference = AlignedReference(player.sample_rate)
     with explained_device_errors():
         sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate,
-                               observer=reference.push)
+                               observer=reference.push, on_withheld=reference.gap)
     source = None
     output = None
     try:
@@ -169,6 +169,8 @@ def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: An
                         on_input_problem=status.input_problem)
         output.start()
         source.wait_ready(timeout=5.0)
+        source.clear()  # both sides of the echo path counted from here (AlignedReference)
+        reference.start()
         print("Listening. Say \"play aftercare\", \"what can I say\", or \"stop\". "
               "Ctrl-C quits.", file=sys.stderr, flush=True)
         with sigterm_as_interrupt():

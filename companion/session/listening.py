@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from companion.audio.echo import EchoCanceller, EchoGate
+from companion.audio.echo import EchoCanceller
+from companion.audio.echo_gate import EchoGate
 from companion.audio.echo_path import AlignedReference
 from companion.audio.resample import Resampler
 from companion.audio.sounds import db_to_gain
@@ -152,6 +153,7 @@ class LiveLoop:
         self._problem: object = None
         self._stop = threading.Event()
         self._recent_refs: collections.deque[np.ndarray] = collections.deque(maxlen=50)
+        self._dropped = getattr(source, "dropped", 0)
 
     def _gate_reference(self, played: np.ndarray) -> np.ndarray:
         """What the gate compares the microphone with.
@@ -165,6 +167,14 @@ class LiveLoop:
         if not behind:
             return played
         return max(self._recent_refs, key=lambda x: float(np.dot(x, x)))
+
+    def _count_dropped_input(self) -> None:
+        """Chunks the source dropped since the last read (this loop fell behind) were
+        before this one: the echo reference counts them as silence."""
+        dropped = getattr(self.source, "dropped", 0)
+        if dropped != self._dropped:
+            self.reference.skip_input((dropped - self._dropped) * CHUNK_SAMPLES)
+            self._dropped = dropped
 
     def stop(self) -> None:
         """Ask ``run`` to return after the current chunk."""
@@ -180,12 +190,15 @@ class LiveLoop:
             if not chunk:
                 continue
             heard = pcm_to_float(chunk)
+            self._count_dropped_input()
             played, newest = self.reference.take(heard)
             if self.reference.generation != self._alignment:  # a filter for the old delay
                 self._alignment = self.reference.generation
                 self.canceller.reset()
+                self.gate.forget_residual()
             cleaned = self.canceller.process(heard, played)
-            mic = self.gate.process(cleaned, heard, self._gate_reference(louder(played, newest)))
+            mic = self.gate.process(cleaned, heard, self._gate_reference(louder(played, newest)),
+                                    trust_residual=self.reference.settled)
             self.recognizer.set_companion_voice(self.player.voicing(LIVE_VOICE_WINDOW_S))
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
                 self.session.act_on(utterance.command,
