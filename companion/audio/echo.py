@@ -59,6 +59,8 @@ class EchoCanceller:
         self.double_talk = False
         """True while the last block was judged double talk (adaptation frozen)."""
 
+    SILENT = 1e-7
+    """Mean square per sample under which a reference block counts as silent."""
     QUIET_RESET_BLOCKS = 50
     """After this many silent reference blocks (0.5 s) the echo loss is learned anew: what
     comes next (speech after the start tone) may lie in bands the filter has not met.
@@ -95,6 +97,13 @@ class EchoCanceller:
     def _block(self, d: np.ndarray, x: np.ndarray) -> np.ndarray:
         """One overlap-save block of ``self.block`` samples."""
         n = self.block
+        if self._quiet_blocks >= self.partitions and float(np.dot(x, x)) < self.SILENT * n:
+            # The whole filter sees silence: nothing to cancel, and no transforms to run
+            # while the companion is quiet (about 1% of a core, most of a session).
+            self._X[:] = 0.0
+            self._x_prev = x
+            self._quiet_block()
+            return d
         xf = np.fft.rfft(np.concatenate([self._x_prev, x]))
         self._x_prev = x
         self._X = np.roll(self._X, 1, axis=0)
@@ -126,12 +135,8 @@ class EchoCanceller:
         ed, ee, ey, ex = (float(np.dot(v, v)) + _EPS for v in (d, e, y, x))
         self._e_pow = 0.7 * self._e_pow + 0.3 * ee
         self._y_pow = 0.7 * self._y_pow + 0.3 * ey
-        if ex < 1e-7 * self.block:  # reference silent: nothing to learn from
-            self.double_talk, self._dt_blocks = False, 0
-            self._hold = max(0, self._hold - 1)
-            self._quiet_blocks += 1
-            if self._quiet_blocks == self.QUIET_RESET_BLOCKS:
-                self._erle = 1.0
+        if ex < self.SILENT * self.block:  # reference silent: nothing to learn from
+            self._quiet_block()
             return
         self._quiet_blocks = 0
         converged = self._erle > 4.0  # ~6 dB
@@ -152,6 +157,14 @@ class EchoCanceller:
             log.debug("echo canceller: long double talk, re-adapting")
             self._erle, self._dt_blocks, self._hold = 1.0, 0, 0
         self.double_talk = talk
+
+    def _quiet_block(self) -> None:
+        """Bookkeeping for a block whose reference is silent."""
+        self.double_talk, self._dt_blocks = False, 0
+        self._hold = max(0, self._hold - 1)
+        self._quiet_blocks += 1
+        if self._quiet_blocks == self.QUIET_RESET_BLOCKS:
+            self._erle = 1.0
 
     def _suppress(self, e: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Mild spectral gain on the residual where the echo estimate dominates."""
