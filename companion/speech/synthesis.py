@@ -25,7 +25,7 @@ import numpy as np
 from companion.audio.resample import resample
 from companion.audio.sounds import apply_edge_fades
 from companion.errors import ModelError
-from companion.speech.drivers.base import release_freed_memory
+from companion.speech.drivers.base import hand_back_large_blocks, release_freed_memory
 from companion.speech.loudness import normalise
 from companion.speech.voices import Voice
 
@@ -125,6 +125,7 @@ class Pyttsx3Synthesizer:
         dropped first. ``warm``: load the default voice's engine in the background right
         away (a neural engine takes ~2.5 s to load, which would otherwise delay the first
         sentence)."""
+        hand_back_large_blocks()  # freed audio buffers go back to the system
         self._cache: OrderedDict[tuple[str, Voice, int], np.ndarray] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._cached = 0
@@ -162,6 +163,11 @@ class Pyttsx3Synthesizer:
         future.add_done_callback(functools.partial(self._store, key))
         self._jobs.put(_Request(text, voice, rate, future))
         return future
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of rendered speech in the cache now (at most ``cache_bytes``)."""
+        return self._cached
 
     def close(self, timeout: float = 2.0) -> None:
         """Stop the synthesis thread (after the job in hand; again: nothing happens)."""
