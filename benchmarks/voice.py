@@ -75,7 +75,7 @@ def engine_figures(name: str, voice: object, sentences: list[str],
     from companion.speech.loudness import loudness
     from companion.speech.synthesis import Pyttsx3Synthesizer, trim_silence
 
-    synth = Pyttsx3Synthesizer(cache_size=0)
+    synth = Pyttsx3Synthesizer(cache_bytes=0)
     try:
         synth.synthesize("Warming up the voice.", voice)  # type: ignore[arg-type]
         busy, audio, waits, wpm, levels, peaks = 0.0, 0.0, [], [], [], []

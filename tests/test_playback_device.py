@@ -43,6 +43,10 @@ class Recorder:
             if chunk:
                 self.chunks.append(chunk)
 
+    def seconds(self) -> float:
+        """How much has been recorded so far."""
+        return sum(len(c) for c in self.chunks) / 2 / IN_RATE
+
     def stop(self) -> np.ndarray:
         self._stop.set()
         self._thread.join()
@@ -70,9 +74,17 @@ def play_live(synth, routine: Routine, cap_db: float = -6.0, stop_after: float |
             stopped_at_frame = player.frames
             output.stop_now()
         time.sleep(0.01)
-    time.sleep(0.5)
+    # What the monitor records lags what was written (the sound server buffers it): the
+    # routine has been heard once the recording reaches its end on the timeline.
+    end = log.of_type("routine_end")[-1].t if log.of_type("routine_end") else 0.0
+    while recorder.seconds() < end + 0.5 and time.monotonic() - began < 60:
+        time.sleep(0.05)
     output.close()
     sink.close()
+    ahead = sink.frames_written / sink.sample_rate - (time.monotonic() - began)
+    assert ahead < 1.0, (f"the speaker took {ahead:.1f} s more audio than real time: PortAudio "
+                         "or the sound server dropped it (CPU starved?), so what was heard is "
+                         "not what was played")
     return recorder.stop(), log, stopped_at_frame
 
 

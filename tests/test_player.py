@@ -96,18 +96,31 @@ def test_peak_never_exceeds_the_cap_with_speech_chimes_and_ambient(synth):
 
 
 def test_stop_mid_sentence_is_silent_within_100_ms_with_a_fade(synth):
+    steps = (Say(("This is a long sentence that keeps going on and on for a while so that we "
+                  "can stop it in the middle.",)), Say(("This must never be heard.",)))
+    twin, _ = make_player(synth)  # the same routine, never stopped: what the stop fades out
+    twin.start(routine(*steps))
+    unstopped = render(twin, 3.0)
+    # stop at the first block edge after 1 s where it is speaking (whatever the voice's pace)
+    at = next(i for i in range(RATE, 2 * RATE, BLOCK)
+              if rms_dbfs(unstopped[i - RATE // 10:i]) > -40
+              and np.max(np.abs(unstopped[i:i + RATE // 100])) > 0.02)
     player, log = make_player(synth)
-    player.start(routine(Say(("This is a long sentence that keeps going on and on for a "
-                              "while so that we can stop it in the middle.",)),
-                         Say(("This must never be heard.",))))
-    before = render(player, 1.0)
-    assert rms_dbfs(before[-RATE // 10:]) > -40  # it is speaking when we stop
+    player.start(routine(*steps))
+    before = render(player, at / RATE)
+    assert np.array_equal(before, unstopped[:at])
     player.stop()
     after = render(player, 1.0)
     assert silent_after(after, RATE, 0.0) <= 0.1
-    # a fade, not a cut: no sample-to-sample jump near full scale in the stop window
-    window = np.concatenate([before[-100:], after[:2000]])
-    assert np.max(np.abs(np.diff(window))) < 0.25 * np.max(np.abs(before))
+    # a fade, not a cut: the sentence goes on under a gain that starts near 1 and only falls
+    # (a cut would drop it to silence at once: a click)
+    fade = int(0.04 * RATE)
+    loud = np.flatnonzero(np.abs(unstopped[at:at + fade]) > 0.01)
+    gain = after[loud] / unstopped[at + loud]
+    assert loud.size and loud[0] < RATE // 100
+    assert np.all((gain >= 0.0) & (gain <= 1.0 + 1e-5))
+    assert np.all(np.diff(gain) <= 1e-4)
+    assert gain[0] > 0.8
     assert "This must never be heard." not in said(log)
     assert log.of_type("routine_end")[-1].data["reason"] == "stopped"
     assert player.state is PlayerState.IDLE

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from companion.errors import ModelError
 from companion.recognition.commands import CommandSet, Intent
+from companion.recognition.dictionary import PronouncingDictionary as Dictionary
+from companion.recognition.dictionary import decoder_for_words, model_dictionary
 from companion.recognition.endpointing import EndpointerSettings
 from companion.recognition.frontend import FrontendSettings
 from companion.recognition.lexicon import (
@@ -51,16 +53,15 @@ class _PsDecoder:
     """
 
     def __init__(self, commands: CommandSet, rejection: RejectionSettings) -> None:
-        import pocketsphinx
-
-        model = Path(pocketsphinx.get_model_path())
         self.rejection = rejection
         self._commands = commands
-        # bestpath off: with it, a final result may end on a non-final grammar state
-        # ("play after care for"); measured 91% → 94% on clean commands without it.
-        self.decoder = pocketsphinx.Decoder(lm=None, loglevel="FATAL", cmninit=_CMNINIT,
-                                            bestpath=False)
-        self._add_words(commands, model)
+        with model_dictionary() as dictionary:  # the decoder loads only the words it needs
+            # bestpath off: with it, a final result may end on a non-final grammar state
+            # ("play after care for"); measured 91% → 94% on clean commands without it.
+            self.decoder = decoder_for_words(dictionary, [*commands.words(), *GARBAGE_WORDS],
+                                             lm=None, loglevel="FATAL", cmninit=_CMNINIT,
+                                             bestpath=False)
+            self._add_words(commands, dictionary)
         try:
             self._load_grammar(commands)
         except Exception as exc:  # noqa: BLE001 - any failure is the grammar's
@@ -117,8 +118,8 @@ class _PsDecoder:
     def use_grammar(self, voice: CompanionVoice) -> None:
         self._grammar = voice.value
 
-    def _add_words(self, commands: CommandSet, model: Path) -> None:
-        lookup = self.decoder.lookup_word
+    def _add_words(self, commands: CommandSet, dictionary: Dictionary) -> None:
+        lookup = dictionary.lookup  # the whole dictionary (the decoder holds only some)
         self.pronunciations: dict[str, Pronunciation] = {}
         """Every grammar word's phones and where they came from (see :func:`safeword_report
         <companion.recognition.safewords.safeword_report>`)."""
@@ -148,7 +149,7 @@ class _PsDecoder:
         self._add_british_variants(commands, compounds)
         if missing:
             raise ModelError("words missing from the pocketsphinx dictionary "
-                             f"{model / 'cmudict-en-us.dict'}: " + ", ".join(missing)
+                             f"{dictionary.path}: " + ", ".join(missing)
                              + "; rephrase them or add them to a user commands file")
 
     def _add_british_variants(self, commands: CommandSet,

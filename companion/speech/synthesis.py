@@ -25,7 +25,7 @@ import numpy as np
 from companion.audio.resample import resample
 from companion.audio.sounds import apply_edge_fades
 from companion.errors import ModelError
-from companion.speech.drivers.base import release_freed_memory
+from companion.speech.drivers.base import hand_back_large_blocks, release_freed_memory
 from companion.speech.loudness import normalise
 from companion.speech.voices import Voice
 
@@ -37,6 +37,11 @@ NOTHING_TO_SAY_SECONDS = 0.1
 """What text with no letters or digits (emoji only, say) sounds like: a short pause."""
 EXIT_WAIT_S = 10.0
 """At most this long, at exit, for the synthesis thread to finish its job in hand."""
+CACHE_BYTES = 24 * 2**20
+"""Rendered speech kept for reuse: 24 MiB, about 4.7 minutes of speech at 22.05 kHz (every
+sentence of the longest shipped routine; ``play --minutes`` renders a routine's sentences to
+time them, then plays them from here). It was 256 sentences, unbounded in bytes: a long
+session's cache grew towards 80 MB (a calm sentence is ~0.3 MB)."""
 _DROP = {"So", "Sk", "Cs", "Co", "Cn", "Cf"}
 """Unicode categories no engine can say (emoji, symbols, joiners)."""
 
@@ -110,15 +115,21 @@ def _close_at_exit(ref: weakref.ref[Pyttsx3Synthesizer]) -> None:
 
 
 class Pyttsx3Synthesizer:
-    """Every voice's engine through pyttsx3 on one dedicated thread, with an LRU cache."""
+    """Every voice's engine through pyttsx3 on one dedicated thread, with an LRU cache of
+    rendered sentences bounded in bytes, not entries (a sentence is ~90 KB a second)."""
 
     sample_rate = SPEECH_RATE
 
-    def __init__(self, cache_size: int = 256, warm: bool = True) -> None:
-        """``warm``: load the default voice's engine in the background right away (a neural
-        engine takes ~2.5 s to load, which would otherwise delay the first sentence)."""
+    def __init__(self, cache_bytes: int = CACHE_BYTES, warm: bool = True) -> None:
+        """``cache_bytes``: the most rendered audio kept (0: none), the least recently used
+        dropped first. ``warm``: load the default voice's engine in the background right
+        away (a neural engine takes ~2.5 s to load, which would otherwise delay the first
+        sentence)."""
+        hand_back_large_blocks()  # freed audio buffers go back to the system
         self._cache: OrderedDict[tuple[str, Voice, int], np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache_bytes = cache_bytes
+        self._cached = 0
+        """Bytes of audio in the cache now."""
         self._pending: dict[tuple[str, Voice, int], Future[np.ndarray]] = {}
         self._lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -153,6 +164,11 @@ class Pyttsx3Synthesizer:
         self._jobs.put(_Request(text, voice, rate, future))
         return future
 
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of rendered speech in the cache now (at most ``cache_bytes``)."""
+        return self._cached
+
     def close(self, timeout: float = 2.0) -> None:
         """Stop the synthesis thread (after the job in hand; again: nothing happens)."""
         if self._thread.is_alive():
@@ -162,10 +178,12 @@ class Pyttsx3Synthesizer:
     def _store(self, key: tuple[str, Voice, int], future: Future[np.ndarray]) -> None:
         with self._lock:
             self._pending.pop(key, None)
-            if future.exception() is None:
-                self._cache[key] = future.result()
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            if future.exception() is None and key not in self._cache:
+                pcm = future.result()
+                self._cache[key] = pcm
+                self._cached += pcm.nbytes
+                while self._cached > self._cache_bytes:
+                    self._cached -= self._cache.popitem(last=False)[1].nbytes
 
     def _run(self, ready: Future[None], warm: bool) -> None:
         """The synthesis thread: owns the pyttsx3 engines (they are not thread-safe)."""

@@ -30,22 +30,41 @@ _RUN_LOCK = threading.Lock()
 
 
 def _import_hibari() -> ModuleType:
-    """hibari, imported so that its vocoder uses numpy's FFT (hibari's own fallback).
+    """hibari, imported so that its vocoder uses numpy's FFT (hibari's own fallback), and
+    without its downloader's HTTP stack.
 
     hibari takes ``scipy.fft`` when it can import it; scipy's import alone costs ~26 MB of
     resident memory and ~0.7 s, for no faster rendering here (one calm sentence: 52-54 ms of
     CPU with numpy's FFT, 56-58 ms with scipy's). Nothing else in the companion uses scipy.
+    ``hibari.voices`` imports ``urllib.request`` (http.client, ssl: ~8 MB resident) only to
+    download voices, which this driver never asks for: it gets a stand-in that refuses.
     """
     if "hibari" in sys.modules or "scipy.fft" in sys.modules:
         import hibari
 
         return hibari
-    sys.modules["scipy.fft"] = None  # type: ignore[assignment]  # "import scipy.fft" fails
+    stand_ins: dict[str, ModuleType | None] = {"scipy.fft": None}  # "import scipy.fft" fails
+    if "urllib.request" not in sys.modules:
+        stand_ins["urllib.request"] = _no_downloads()
+    sys.modules.update(stand_ins)  # type: ignore[arg-type]
     try:
         import hibari
+        import hibari.voices  # noqa: F401 - the module that imports urllib.request
     finally:
-        del sys.modules["scipy.fft"]
+        for name in stand_ins:
+            del sys.modules[name]
     return hibari
+
+
+def _no_downloads() -> ModuleType:
+    """A ``urllib.request`` whose ``urlopen`` refuses (hibari's only use of it)."""
+    module = ModuleType("urllib.request")
+
+    def urlopen(*args: object, **kwargs: object) -> None:
+        raise OSError("the companion never downloads a voice")
+
+    module.urlopen = urlopen  # type: ignore[attr-defined]
+    return module
 
 
 def buildDriver(proxy: Any) -> HibariDriver:  # noqa: N802 - pyttsx3's entry point
