@@ -15,7 +15,6 @@ from companion.recognition.frontend import FrontendSettings
 from companion.recognition.lexicon import (
     Pronunciation,
     PronunciationSource,
-    british_pronunciation,
     guess_pronunciation,
     pronounce_parts,
 )
@@ -30,6 +29,7 @@ from companion.recognition.pocketsphinx_rejection import (
     with_garbage_path,
     word_span,
 )
+from companion.recognition.pocketsphinx_variants import add_british_variants, add_variant
 from companion.recognition.stop_spotter import SpotterSettings, StopSpotter
 from companion.recognition.streaming import StreamingRecognizer
 from companion.recognition.utterance import FRAME, FRAME_S
@@ -145,44 +145,12 @@ class _PsDecoder:
                          guess.phones, guess.source.value)
             self.decoder.add_word(word, guess.phones, True)
             for variant in guess.variants:
-                self._add_variant(word, variant)
-        self._add_british_variants(commands, compounds)
+                add_variant(self.decoder, word, variant)
+        add_british_variants(self.decoder, commands, compounds)
         if missing:
             raise ModelError("words missing from the pocketsphinx dictionary "
                              f"{model / 'cmudict-en-us.dict'}: " + ", ".join(missing)
                              + "; rephrase them or add them to a user commands file")
-
-    def _add_british_variants(self, commands: CommandSet,
-                              compounds: dict[str, list[str]]) -> None:
-        """Give grammar words British variants (the model is American).
-
-        First every word with the US vowel AA gets a variant with AO: British voices say
-        "stop" and "not" with a rounded vowel (espeak-ng en-gb: st'0p) that the model hears
-        closer to AO. Measured: en-gb "stop" under 12 dB noise was missed until this
-        variant existed. Then words that sound different in a British accent get
-        :func:`british_pronunciation` as well (``compounds``: the parts of words that
-        are not in the dictionary).
-        """
-        for word in commands.words():
-            phones = self.decoder.lookup_word(word)
-            if not phones:
-                continue
-            variants = [" ".join("AO" if p == "AA" else p for p in phones.split()),
-                        british_pronunciation(word, compounds.get(word, [phones]))]
-            known = {phones}
-            for variant in variants:
-                if variant not in known:
-                    self._add_variant(word, variant)
-                    known.add(variant)
-
-    def _add_variant(self, word: str, phones: str) -> None:
-        """Add ``phones`` as the next free alternative pronunciation ``word(N)``."""
-        n = 2
-        while existing := self.decoder.lookup_word(f"{word}({n})"):
-            if existing == phones:
-                return
-            n += 1
-        self.decoder.add_word(f"{word}({n})", phones, True)
 
     def begin(self) -> None:
         self._end_stream()

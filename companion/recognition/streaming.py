@@ -266,6 +266,8 @@ class StreamingRecognizer:
                       if min(levels[i:i + run]) > room + self.settings.onset_db), None)
         if onset is None or onset < self.ROOM_STEP_FRAMES:
             return None  # speech from the start: a phrase without pauses, not new noise
+        if not self._steady(levels[:onset]):
+            return None
         speech = sum(1 for level in levels[onset:] if level > room + self.settings.continue_db)
         return min(self._speech_frames, speech), self._fed_before_onset + onset
 
@@ -394,3 +396,14 @@ class StreamingRecognizer:
         _LOGGER.debug("rescan of %.2f-%.2f found %r at %.2f-%.2f", first, self._clock.now,
                       cmd.text, first + found.start_s, first + found.end_s)
         return cmd, first + found.start_s, first + found.end_s
+
+    STEADY_DB = 3.0
+    """Spread (dB, standard deviation of frame levels) under which what came before the
+    speech is steady noise (pink or brown: about 1 dB) rather than other people talking
+    (babble: 5 dB and more)."""
+
+    def _steady(self, levels: list[float]) -> bool:
+        """Whether ``levels`` are steady noise (a fan switched on), not others' talk: with
+        the talk taken for new noise, commands said over it were rejected (only a stop is
+        taken as the room gets louder)."""
+        return self._gate is None or float(np.std(levels)) < self.STEADY_DB
