@@ -309,11 +309,24 @@ class _PsDecoder:
                 return text
             return None
         text = text or self._accepted(speech_seconds)
-        if (text is not None and self._commands.parse(text) is not None
-                and hama and self._verified(text, rescue=True)):
+        if text is None or self._commands.parse(text) is None:
+            return None
+        if (hama and self._verified(text, rescue=True)) or self._hama_names(text):
             _LOGGER.debug("pocketsphinx: %r rescued from the garbage path (hama agrees)", text)
             return text
         return None
+
+    def _hama_names(self, text: str) -> bool:
+        """Whether hama's best phrase for the utterance says the same command as ``text``
+        (what the commands-only pass heard), and fits well: both recognisers name it."""
+        floor = self.rejection.verifier.agree_floor
+        if self._verifier is None or floor is None:
+            return False
+        verdict = self._verifier.verdict(b"".join(self._audio), text)
+        ok = (verdict is not None and verdict.best_score >= floor
+              and self._key(verdict.best) == self._key(text))
+        _LOGGER.debug("hama's best %r names %r too: %s", verdict and verdict.best, text, ok)
+        return ok
 
     def _key(self, text: str) -> object:
         """Which command ``text`` says, minutes aside (phrases of one key never compete)."""
