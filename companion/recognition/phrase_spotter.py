@@ -51,6 +51,10 @@ class SpotSettings:
     """Least lead of its ranking score over the best phrase of any other command."""
     pad_s: float = 0.15
     """Audio kept on each side of the spotted phrase for pocketsphinx's second look."""
+    max_phone_s: float = 0.2
+    """Longest placement per phoneme (plus 0.2 s): a phrase stretched over seconds of
+    talk ("hold on" placed over 2.3 s of a reading) is no phrase said (speech runs about
+    0.08-0.12 s a phoneme)."""
     min_contrast_db: float = 4.0
     """Least :func:`contrast` of the spotted phrase over the rest of the stretch: the
     speaker is nearer than the talk around them, while a command word inside one's own
@@ -154,7 +158,8 @@ class PhraseSpotter:
         levels = frame_levels(pcm)
         louder = np.array([contrast_of(levels, float(a), float(b), s.pad_s)
                            for a, b in zip(starts, ends, strict=True)])
-        loud = louder >= s.min_contrast_db
+        plausible = ends - starts <= s.max_phone_s * self._compiled.n_phones + PAD_S
+        loud = (louder >= s.min_contrast_db) & plausible
         rank = np.where(loud, self._compiled.n_phones * (mean + s.reward), -np.inf)
         best = int(np.argmax(rank))
         if not loud[best]:
