@@ -15,7 +15,13 @@ right, talk 12 7.4 -> 11.1; test split talk 20 7.4 -> 18.5, talk 12 3.7 -> 7.4. 
 loudness rule, chatter's own command words ("please don't slow down the car") were taken:
 dev false commands in noisy talk 25.8/h -> 180.8/h; with it 0/h on dev. Most of what is
 still lost in background talk is where the endpointer cuts: an utterance opened by the
-others' talk often ends inside the command.
+others' talk often ends inside the command: :mod:`companion.recognition.talk_rescan`
+searches the last seconds heard again across that cut. Then only placements at least
+``min_contrast_db`` louder than the rest and no longer than a phrase can be said compete
+(before, a long phrase stretched over the talk often won the ranking over the command said
+there). With both and the rescan, dev split: talk 20 dB 78% right, talk 12 48%, no false
+command in the dev talk stream; held-out test split: talk 20 22 -> 70%, talk 12 7 -> 41%,
+talk 6 11 -> 11%, false commands in its talk stream unchanged (4 in 3.4 min).
 """
 
 from __future__ import annotations
