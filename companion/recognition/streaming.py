@@ -29,7 +29,7 @@ from companion.recognition.frontend import DEFAULT_FRONTEND, FrontEnd, FrontendS
 from companion.recognition.input_check import InputCheck, InputProblem
 from companion.recognition.overlap import CompanionVoice, latest_voice
 from companion.recognition.stop_spotter import StopSpotter
-from companion.recognition.talk_rescan import TalkRescan
+from companion.recognition.talk_rescan import TalkRescan, narrowed, steady
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
 from companion.recognition.vad import SileroGate
 
@@ -373,37 +373,20 @@ class StreamingRecognizer:
                          confidence=confidence, command=cmd, decided=round(now, 3))
 
     def _placed(self, start: float, end: float) -> tuple[float, float]:
-        """``start``/``end`` narrowed to where the engine placed the command's words (an
-        utterance that other people's talk opened starts well before the command)."""
-        span = getattr(self._engine, "span", None)
-        if span is None:
-            return start, end
+        """``start``/``end`` narrowed to where the engine placed the command's words."""
         first = (self._onset_sample - self._fed_before_onset * FRAME) / SAMPLE_RATE
-        placed = max(start, first + span[0]), min(end, first + span[1])
-        return placed if placed[1] > placed[0] else (start, end)
+        return narrowed(start, end, first, getattr(self._engine, "span", None))
 
     def _rescanned(self, start: float, end: float) -> tuple[Command | None, float, float]:
         """A command found when the last seconds heard are searched again as one stretch
         (:mod:`companion.recognition.talk_rescan`), with where it was said."""
         spot_in = getattr(self._engine, "spot_in", None)
-        if spot_in is None or self._gate is None:
-            return None, start, end
-        pcm, first = self._rescan.window()
-        found = spot_in(pcm)
-        cmd = self.commands.parse(found.phrase) if found is not None else None
-        if found is None or cmd is None:
-            return None, start, end
-        _LOGGER.debug("rescan of %.2f-%.2f found %r at %.2f-%.2f", first, self._clock.now,
-                      cmd.text, first + found.start_s, first + found.end_s)
-        return cmd, first + found.start_s, first + found.end_s
-
-    STEADY_DB = 3.0
-    """Spread (dB, standard deviation of frame levels) under which what came before the
-    speech is steady noise (pink or brown: about 1 dB) rather than other people talking
-    (babble: 5 dB and more)."""
+        found = self._rescan.search(spot_in) if self._gate is not None and spot_in else None
+        cmd = self.commands.parse(found[0]) if found is not None else None
+        return (cmd, found[1], found[2]) if cmd is not None and found else (None, start, end)
 
     def _steady(self, levels: list[float]) -> bool:
         """Whether ``levels`` are steady noise (a fan switched on), not others' talk: with
         the talk taken for new noise, commands said over it were rejected (only a stop is
         taken as the room gets louder)."""
-        return self._gate is None or float(np.std(levels)) < self.STEADY_DB
+        return self._gate is None or steady(levels)

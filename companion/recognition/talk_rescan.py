@@ -12,10 +12,17 @@ command taken on. A command found so carries where it was said.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,3 +80,36 @@ class TalkRescan:
     def taken(self, end: float) -> None:
         """A command that ends at ``end`` was taken: its audio is not searched again."""
         self._taken_until = max(self._taken_until, end)
+
+    def search(self, spot_in: Callable[[bytes], Any]) -> tuple[str, float, float] | None:
+        """What ``spot_in`` (the engine's spotter: a found phrase with ``phrase``,
+        ``start_s`` and ``end_s``, or None) finds in the window: the phrase and where it
+        was said (seconds on the stream's clock)."""
+        pcm, first = self.window()
+        found = spot_in(pcm)
+        if found is None:
+            return None
+        _LOGGER.debug("rescan of %.2f-%.2f found %r at %.2f-%.2f", first, self.now,
+                      found.phrase, first + found.start_s, first + found.end_s)
+        return found.phrase, first + found.start_s, first + found.end_s
+
+
+def narrowed(start: float, end: float, first: float,
+             span: tuple[float, float] | None) -> tuple[float, float]:
+    """``start``/``end`` narrowed to ``span`` (where the engine placed the command's words,
+    seconds from ``first``, the utterance's first audio): an utterance that other people's
+    talk opened starts well before the command."""
+    if span is None:
+        return start, end
+    placed = max(start, first + span[0]), min(end, first + span[1])
+    return placed if placed[1] > placed[0] else (start, end)
+
+
+STEADY_DB = 3.0
+"""Spread (dB, standard deviation of frame levels) under which a stretch is steady noise
+(pink or brown: about 1 dB) rather than other people talking (babble: 5 dB and more)."""
+
+
+def steady(levels: list[float]) -> bool:
+    """Whether frame ``levels`` (dB) are steady noise, not others' talk."""
+    return float(np.std(levels)) < STEADY_DB
