@@ -11,6 +11,7 @@ import pytest
 
 from companion.recognition.commands import CommandSet
 from companion.recognition.phrase_spotter import SpotSettings, contrast
+from companion.recognition.phrase_verifier import VerifierSettings
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
 from companion.recognition.pocketsphinx_rejection import RejectionSettings
 from companion.recognition.stop_spotter import SpotterSettings
@@ -86,9 +87,11 @@ def test_with_the_spotter_off_a_command_over_talk_is_lost(commands) -> None:
     """The same clip with the spotter off (the setting works): what the spotter adds.
     The stop spotter is off too: alone, it takes this "slow down" for "that's enough"
     (hama scores that phrase -1.12 here, "slow down" lower), a false stop the phrase
-    spotter's agreeing command prevents."""
+    spotter's agreeing command prevents. The rescue by agreement is off too: it also hears
+    this one (the commands-only pass and hama's best phrase both say "slow down")."""
     off = PocketsphinxRecognizer(commands, rejection=RejectionSettings(
-        spot=SpotSettings(enabled=False)), spotter=SpotterSettings(enabled=False))
+        spot=SpotSettings(enabled=False), verifier=VerifierSettings(agree_floor=None)),
+        spotter=SpotterSettings(enabled=False))
     assert heard(off, over_talk("slow down", 15)) == []
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from companion.recognition.talk_rescan import RescanSettings
 from companion.recognition.utterance import SAMPLE_RATE
 
 
@@ -51,6 +52,9 @@ class EndpointerSettings:
     foreground_after: float = 2.0
     """...but only once an utterance has run this long: within a command, its weaker
     words are that far under its stressed ones ("yes please" was cut at "yes")."""
+    rescan: RescanSettings = RescanSettings()
+    """With Silero: a rejected utterance in others' talk has the last seconds heard searched
+    again (:mod:`companion.recognition.talk_rescan`)."""
 
 
 class SampleClock:

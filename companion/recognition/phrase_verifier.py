@@ -69,6 +69,10 @@ class VerifierSettings:
     librivox reading became "pause" (-1.25)."""
     rescue_floor: float = -0.3
     """Least score of a command found only by the commands-only pass (stricter)."""
+    agree_floor: float | None = -1.3
+    """...unless hama's own best phrase says the same command and scores at least this
+    (both recognisers name it; None: off). Only short utterances (up to the stop rescue's
+    1.5 s) are rescued so, not stretches of others' talk."""
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,21 @@ from companion.recognition.frontend import FrontendSettings
 from companion.recognition.lexicon import (
     Pronunciation,
     PronunciationSource,
-    british_pronunciation,
     guess_pronunciation,
     pronounce_parts,
 )
 from companion.recognition.overlap import CompanionVoice, listened_for
-from companion.recognition.phrase_spotter import PhraseSpotter
+from companion.recognition.phrase_spotter import PhraseSpotter, Spotted
 from companion.recognition.phrase_verifier import PhraseVerifier
 from companion.recognition.pocketsphinx_rejection import (
     GARBAGE_WORDS,
     RejectionSettings,
+    coverage,
+    min_coverage,
     with_garbage_path,
+    word_span,
 )
+from companion.recognition.pocketsphinx_variants import add_british_variants, add_variant
 from companion.recognition.stop_spotter import SpotterSettings, StopSpotter
 from companion.recognition.streaming import StreamingRecognizer
 from companion.recognition.utterance import FRAME, FRAME_S
@@ -38,10 +41,6 @@ _LOGGER = logging.getLogger(__name__)
 _CMNINIT = "47,2,-2.2,11,-3.2,-2.2,-3.6,-7.6,-1,-3.6,1.5,-4.4,0.1"
 """Live CMN start values (typical speech): the model's default (40,3,-1) mangles the first
 utterance after start-up; CMN keeps adapting from here."""
-_FILLER_PREFIXES = ("<", "[", "+")
-
-_PS_FRAME_S = 0.01
-"""pocketsphinx's feature frame."""
 _MIN_CMN_FRAMES = 10
 """Fewest 20 ms frames an utterance's cepstral mean is taken from."""
 
@@ -70,6 +69,8 @@ class _PsDecoder:
         self._heard_speech = False
         """Whether an utterance has been finished (the cepstral mean then carries on)."""
         self._streaming = False
+        self.span: tuple[float, float] | None = None
+        """Where the last finished utterance's words are (seconds from its first audio)."""
         self._grammar = CompanionVoice.QUIET.value
         """The search ``settled`` and ``finish`` use (its ``-only`` twin: no garbage)."""
         self._verifier = self._make_verifier(commands)
@@ -145,44 +146,12 @@ class _PsDecoder:
                          guess.phones, guess.source.value)
             self.decoder.add_word(word, guess.phones, True)
             for variant in guess.variants:
-                self._add_variant(word, variant)
-        self._add_british_variants(commands, compounds)
+                add_variant(self.decoder, word, variant)
+        add_british_variants(self.decoder, commands, compounds)
         if missing:
             raise ModelError("words missing from the pocketsphinx dictionary "
                              f"{dictionary.path}: " + ", ".join(missing)
                              + "; rephrase them or add them to a user commands file")
-
-    def _add_british_variants(self, commands: CommandSet,
-                              compounds: dict[str, list[str]]) -> None:
-        """Give grammar words British variants (the model is American).
-
-        First every word with the US vowel AA gets a variant with AO: British voices say
-        "stop" and "not" with a rounded vowel (espeak-ng en-gb: st'0p) that the model hears
-        closer to AO. Measured: en-gb "stop" under 12 dB noise was missed until this
-        variant existed. Then words that sound different in a British accent get
-        :func:`british_pronunciation` as well (``compounds``: the parts of words that
-        are not in the dictionary).
-        """
-        for word in commands.words():
-            phones = self.decoder.lookup_word(word)
-            if not phones:
-                continue
-            variants = [" ".join("AO" if p == "AA" else p for p in phones.split()),
-                        british_pronunciation(word, compounds.get(word, [phones]))]
-            known = {phones}
-            for variant in variants:
-                if variant not in known:
-                    self._add_variant(word, variant)
-                    known.add(variant)
-
-    def _add_variant(self, word: str, phones: str) -> None:
-        """Add ``phones`` as the next free alternative pronunciation ``word(N)``."""
-        n = 2
-        while existing := self.decoder.lookup_word(f"{word}({n})"):
-            if existing == phones:
-                return
-            n += 1
-        self.decoder.add_word(f"{word}({n})", phones, True)
 
     def begin(self) -> None:
         self._end_stream()
@@ -231,12 +200,23 @@ class _PsDecoder:
         if text is None or self._commands.parse(text) is None:
             rescued = self._rescue(speech, trailing_frames)
             text = rescued or text
+        lead_s = lead_frames * FRAME_S
+        self.span = word_span(self.decoder.seg() or (), lead_s)
         if (text is None or self._commands.parse(text) is None) and self._spotter is not None:
-            text = self._spot(heard_s) or text
+            if (spotted := self._spot(heard_s)) is not None:
+                text, self.span = spotted.phrase, (lead_s + spotted.start_s, lead_s + spotted.end_s)
         self._heard_speech = True
         if text is None:
             return None
         return text, 1.0
+
+    def spot_in(self, pcm: bytes) -> Spotted | None:
+        """A command said over other talk in ``pcm`` (int16, 16 kHz; a stretch the stream
+        heard, across utterance boundaries), found as in :meth:`_spot` (None: none, or no
+        spotter). Call between utterances."""
+        if self._spotter is None:
+            return None
+        return self._spotter.find(pcm, len(pcm) / (2 * 16000), self._decode_part)
 
     def _decode_whole(self, search: str, trailing_frames: int) -> None:
         """Decode the buffered utterance in one go with ``search``; the last
@@ -290,15 +270,7 @@ class _PsDecoder:
 
     def _min_coverage(self, text: str) -> float:
         """How much of the speech ``text`` must cover: less for stop, more for long phrases."""
-        command = self._commands.parse(text)
-        if command is not None and command.intent is Intent.STOP:
-            return self.rejection.stop_min_coverage
-        least = self.rejection.min_coverage
-        if command is not None and "minutes" in command.slots:
-            least = self.rejection.minutes_min_coverage
-        if len(text.split()) >= self.rejection.phrase_words:
-            least = max(least, self.rejection.phrase_min_coverage)
-        return least
+        return min_coverage(self.rejection, self._commands.parse(text), text)
 
     def _verified(self, text: str, rescue: bool = False) -> bool:
         """Whether hama backs pocketsphinx's command ``text`` (always, without hama)."""
@@ -338,18 +310,31 @@ class _PsDecoder:
                 return text
             return None
         text = text or self._accepted(speech_seconds)
-        if (text is not None and self._commands.parse(text) is not None
-                and hama and self._verified(text, rescue=True)):
+        if text is None or self._commands.parse(text) is None:
+            return None
+        if (hama and self._verified(text, rescue=True)) or self._hama_names(text):
             _LOGGER.debug("pocketsphinx: %r rescued from the garbage path (hama agrees)", text)
             return text
         return None
+
+    def _hama_names(self, text: str) -> bool:
+        """Whether hama's best phrase for the utterance says the same command as ``text``
+        (what the commands-only pass heard), and fits well: both recognisers name it."""
+        floor = self.rejection.verifier.agree_floor
+        if self._verifier is None or floor is None:
+            return False
+        verdict = self._verifier.verdict(b"".join(self._audio), text)
+        ok = (verdict is not None and verdict.best_score >= floor
+              and self._key(verdict.best) == self._key(text))
+        _LOGGER.debug("hama's best %r names %r too: %s", verdict and verdict.best, text, ok)
+        return ok
 
     def _key(self, text: str) -> object:
         """Which command ``text`` says, minutes aside (phrases of one key never compete)."""
         command = self._commands.parse(text)
         return None if command is None else (command.intent, command.slots.get("routine"))
 
-    def _spot(self, heard_s: float) -> str | None:
+    def _spot(self, heard_s: float) -> Spotted | None:
         """A command said inside other talk that the garbage path took (see
         :meth:`PhraseSpotter.find`), checked by decoding its part with the commands alone."""
         assert self._spotter is not None
@@ -379,9 +364,7 @@ class _PsDecoder:
 
     def _coverage(self, speech_seconds: float) -> float:
         """Seconds of the hypothesis's words over seconds of speech heard."""
-        frames = sum(s.end_frame - s.start_frame + 1 for s in (self.decoder.seg() or ())
-                     if not s.word.startswith(_FILLER_PREFIXES))
-        return frames * _PS_FRAME_S / max(speech_seconds, FRAME_S)
+        return coverage(self.decoder.seg() or (), speech_seconds, FRAME_S)
 
 
 class PocketsphinxRecognizer(StreamingRecognizer):

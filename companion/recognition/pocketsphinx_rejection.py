@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from companion.recognition.intents import Command, Intent
 from companion.recognition.phrase_spotter import SpotSettings
 from companion.recognition.phrase_verifier import VerifierSettings
 
@@ -97,3 +99,40 @@ def with_garbage_path(fsg_text: str, words: Iterable[str], word_prob: float) -> 
     lines += [f"TRANSITION {garbage} {garbage} {word_prob} {word}" for word in words]
     lines += [f"TRANSITION {garbage} {final} 1.0", "FSG_END"]
     return "\n".join(lines) + "\n"
+
+
+_FILLER_PREFIXES = ("<", "[", "+")
+_PS_FRAME_S = 0.01
+"""pocketsphinx's feature frame."""
+
+
+def _words(segments: Iterable[Any]) -> list[Any]:
+    return [s for s in segments if not s.word.startswith(_FILLER_PREFIXES)]
+
+
+def coverage(segments: Iterable[Any], speech_seconds: float, least_s: float) -> float:
+    """Seconds of the words in pocketsphinx's ``segments`` over seconds of speech heard."""
+    frames = sum(s.end_frame - s.start_frame + 1 for s in _words(segments))
+    return frames * _PS_FRAME_S / max(speech_seconds, least_s)
+
+
+def word_span(segments: Iterable[Any], lead_s: float) -> tuple[float, float] | None:
+    """Where the words in ``segments`` are (seconds, ``lead_s`` added); None: no word."""
+    words = _words(segments)
+    if not words:
+        return None
+    return (lead_s + words[0].start_frame * _PS_FRAME_S,
+            lead_s + (words[-1].end_frame + 1) * _PS_FRAME_S)
+
+
+def min_coverage(rejection: RejectionSettings, command: Command | None, text: str) -> float:
+    """How much of the speech ``text`` (parsed: ``command``) must cover: less for stop,
+    more for long phrases."""
+    if command is not None and command.intent is Intent.STOP:
+        return rejection.stop_min_coverage
+    least = rejection.min_coverage
+    if command is not None and "minutes" in command.slots:
+        least = rejection.minutes_min_coverage
+    if len(text.split()) >= rejection.phrase_words:
+        least = max(least, rejection.phrase_min_coverage)
+    return least

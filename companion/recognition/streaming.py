@@ -29,6 +29,7 @@ from companion.recognition.frontend import DEFAULT_FRONTEND, FrontEnd, FrontendS
 from companion.recognition.input_check import InputCheck, InputProblem
 from companion.recognition.overlap import CompanionVoice, latest_voice
 from companion.recognition.stop_spotter import StopSpotter
+from companion.recognition.talk_rescan import TalkRescan, narrowed, steady
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
 from companion.recognition.vad import SileroGate
 
@@ -111,6 +112,8 @@ class StreamingRecognizer:
         self._heard: list[bytes] = []
         """The utterance's audio as fed to the engine, for the stop spotter (bound: the
         utterance's length cap, 5 s, 160 KB)."""
+        self._rescan = TalkRescan(self.settings.rescan)
+        """The last seconds heard, searched again when talk hid a command (4 s, 128 KB)."""
 
     def accept(self, chunk: bytes) -> list[Utterance]:
         """Feed int16 audio; return finished command utterances."""
@@ -152,6 +155,7 @@ class StreamingRecognizer:
             self._input.update(raw)
         frame = self._front(raw, learn)
         pcm = frame.astype("<i2").tobytes()
+        self._rescan.push(pcm)
         self._clock.samples += FRAME
         self._voiced_until[self._voice] = self._clock.samples
         level = frame_db(frame)
@@ -262,6 +266,8 @@ class StreamingRecognizer:
                       if min(levels[i:i + run]) > room + self.settings.onset_db), None)
         if onset is None or onset < self.ROOM_STEP_FRAMES:
             return None  # speech from the start: a phrase without pauses, not new noise
+        if not self._steady(levels[:onset]):
+            return None
         speech = sum(1 for level in levels[onset:] if level > room + self.settings.continue_db)
         return min(self._speech_frames, speech), self._fed_before_onset + onset
 
@@ -336,7 +342,13 @@ class StreamingRecognizer:
         self._engine.use_grammar(self._over_voice())
         result = self._engine.finish(speech_frames, self._silent_run, lead_frames)
         text, confidence = result if result is not None else ("", 1.0)
-        cmd = self._spotted(self.commands.parse(text) if text else None)
+        engine_cmd = self.commands.parse(text) if text else None
+        cmd = self._spotted(engine_cmd)
+        in_talk = self._rescan.due(start, now)
+        if cmd is not None and cmd is engine_cmd:
+            start, end = self._placed(start, end)
+        if cmd is None and in_talk:
+            cmd, start, end = self._rescanned(start, end)
         if cmd is None:
             _LOGGER.debug("rejected %.2f-%.2f: %r is no command", start, end, text)
             return None
@@ -356,5 +368,25 @@ class StreamingRecognizer:
             self._quiet_until = now + self.settings.after_stop
         _LOGGER.debug("heard %r (%.2f) %.2f-%.2f decided %.2f", cmd.text, confidence,
                       start, end, now)
+        self._rescan.taken(end)
         return Utterance(start=round(start, 3), end=round(end, 3), text=cmd.text,
                          confidence=confidence, command=cmd, decided=round(now, 3))
+
+    def _placed(self, start: float, end: float) -> tuple[float, float]:
+        """``start``/``end`` narrowed to where the engine placed the command's words."""
+        first = (self._onset_sample - self._fed_before_onset * FRAME) / SAMPLE_RATE
+        return narrowed(start, end, first, getattr(self._engine, "span", None))
+
+    def _rescanned(self, start: float, end: float) -> tuple[Command | None, float, float]:
+        """A command found when the last seconds heard are searched again as one stretch
+        (:mod:`companion.recognition.talk_rescan`), with where it was said."""
+        spot_in = getattr(self._engine, "spot_in", None)
+        found = self._rescan.search(spot_in) if self._gate is not None and spot_in else None
+        cmd = self.commands.parse(found[0]) if found is not None else None
+        return (cmd, found[1], found[2]) if cmd is not None and found else (None, start, end)
+
+    def _steady(self, levels: list[float]) -> bool:
+        """Whether ``levels`` are steady noise (a fan switched on), not others' talk: with
+        the talk taken for new noise, commands said over it were rejected (only a stop is
+        taken as the room gets louder)."""
+        return self._gate is None or steady(levels)
