@@ -43,6 +43,9 @@ class SpotterSettings:
     """When the spotter takes a stop (scores: mean log-likelihood ratio per phoneme)."""
 
     enabled: bool = True
+    rolling: bool = True
+    """Also listen on the rolling audio at each pause, not only when an utterance ends
+    (:mod:`companion.recognition.stop_watch`)."""
     threshold: float = -1.5
     """Least score of a stop phrase of ``min_phones`` phonemes or more."""
     short_threshold: float = -0.8
@@ -55,6 +58,15 @@ class SpotterSettings:
     (``around_s``): a stop said over other people's talk stands out from it; the "stop"
     of one's own "stop by the shop tomorrow" does not."""
     around_s: float = 0.5
+    quiet_apart_db: float = 2.0
+    """...or this much, when what is around it is no louder than the room's noise
+    (``quiet_around_db`` over the audio's quietest tenth): in steady noise at 6 dB a
+    clearly heard "red" stood only 2.5 dB above the noise around it."""
+    quiet_around_db: float = 4.0
+    rival_around_s: float = 0.2
+    """Rivals are placed within this much of the stop phrase's placement."""
+    candidates: int = 3
+    """Placements of each phrase tried, best first, for one that stands apart."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,11 @@ class Spotted:
     apart_db: float
     """How much louder the phrase's placement is than the talk around it (see
     :func:`_apart`)."""
+    around_db: float = 0.0
+    """How much louder the talk around it is than the audio's quietest tenth."""
+    start_s: float = 0.0
+    end_s: float = 0.0
+    """Where the phrase is placed in the audio scored (seconds from its start)."""
 
 
 class StopSpotter:
@@ -86,49 +103,106 @@ class StopSpotter:
         self._is_stop = np.array([p in stops for p in phrases])
         self._n_phones = verifier.phone_counts()
         self._stops = [(p, verifier.phones(p)) for p in phrases if p in stops]
+        self._found: list[Spotted] = []
+        """What :meth:`spotted` last found."""
         missing = stops - set(phrases)
         if missing:
             _LOGGER.warning("stop spotter cannot score %s (no pronunciation)", sorted(missing))
 
-    def spot(self, pcm: bytes) -> list[Spotted]:
+    def spot(self, pcm: bytes, cut_off: bool = True) -> list[Spotted]:
         """Each stop phrase's best placement in ``pcm``, with its best rival (best first;
-        empty: too short)."""
+        empty: too short). ``cut_off``: ``pcm`` may end mid-speech (no pause is assumed
+        after a phrase that ends with it).
+
+        Of each phrase's few best placements, the best that stands apart from the talk
+        around it is reported (in other people's talk the best fitting one was often in
+        their talk, the real stop a little under it), and rivals are scored at that
+        placement alone (a short command fits somewhere in seconds of talk)."""
         if not self._stops:
             return []
         llr = self._verifier.llr(pcm)
         if llr.shape[0] < 2:
             return []
-        scores = self._verifier.phrase_scores(llr)
         seconds = (len(pcm) / 2 / SAMPLE_RATE + 2 * PAD_S) / llr.shape[0]
         out = []
         for phrase, seq in self._stops:
-            score, first, last = _place(llr, seq, self._verifier.blank)
-            longish = self._n_phones >= len(seq) - 1
-            rival_scores = np.where(~self._is_stop & longish, scores, -np.inf)
-            rival = int(np.argmax(rival_scores))
-            has_rival = bool(np.isfinite(rival_scores[rival]))
-            apart = _apart(pcm, first * seconds - PAD_S, (last + 1) * seconds - PAD_S,
-                           self.settings.around_s)
-            out.append(Spotted(phrase, score, self._phrases[rival] if has_rival else "",
-                               float(rival_scores[rival]) if has_rival else -np.inf, apart))
+            least = self._least(phrase)
+            chosen: tuple[float, int, int, float, float] | None = None
+            for score, first, last in _placements(llr, seq, self._verifier.blank,
+                                                  self.settings.candidates):
+                apart, around = _apart(pcm, first * seconds - PAD_S,
+                                       (last + 1) * seconds - PAD_S, self.settings.around_s,
+                                       cut_off)
+                stands = self._stands(apart, around)
+                if chosen is None or stands:
+                    chosen = (score, first, last, apart, around)
+                if score < least or stands:
+                    break
+            if chosen is None:
+                continue
+            score, first, last, apart, around = chosen
+            rival, rival_score = "", -np.inf
+            if score >= least and self._stands(apart, around):  # else rivals matter not
+                rival, rival_score = self._rival(llr, seq, first, last, seconds)
+            out.append(Spotted(phrase, score, rival, rival_score, apart, around,
+                               first * seconds - PAD_S, (last + 1) * seconds - PAD_S))
         return sorted(out, key=lambda f: -f.score)
+
+    def _stands(self, apart: float, around: float) -> bool:
+        """Whether a placement stands out from what is around it (see
+        :class:`SpotterSettings`)."""
+        s = self.settings
+        return apart >= s.apart_db or (apart >= s.quiet_apart_db
+                                       and around <= s.quiet_around_db)
+
+    def _least(self, phrase: str) -> float:
+        """The least score ``phrase`` needs (shorter phrases need more)."""
+        s = self.settings
+        short = len(self._verifier.phones(phrase)) < s.min_phones
+        return s.short_threshold if short else s.threshold
+
+    def _rival(self, llr: np.ndarray, seq: tuple[frozenset[int], ...], first: int,
+               last: int, seconds: float) -> tuple[str, float]:
+        """The best other command about as long as ``seq`` placed within ``rival_around_s`` of
+        frames ``first``..``last`` ("", -inf: none)."""
+        k = round(self.settings.rival_around_s / seconds)
+        scores = self._verifier.phrase_scores(llr[max(0, first - k):last + k + 1])
+        longish = self._n_phones >= len(seq) - 1
+        rival_scores = np.where(~self._is_stop & longish, scores, -np.inf)
+        best = int(np.argmax(rival_scores))
+        if not np.isfinite(rival_scores[best]):
+            return "", -np.inf
+        return self._phrases[best], float(rival_scores[best])
 
     def takes(self, found: Spotted) -> bool:
         """Whether ``found`` is a stop (see :class:`SpotterSettings`)."""
         s = self.settings
-        short = len(self._verifier.phones(found.phrase)) < s.min_phones
-        least = s.short_threshold if short else s.threshold
-        return (found.score >= least and found.score >= found.rival_score - s.margin
-                and found.apart_db >= s.apart_db)
+        return (found.score >= self._least(found.phrase)
+                and found.score >= found.rival_score - s.margin
+                and self._stands(found.apart_db, found.around_db))
 
-    def heard_stop(self, pcm: bytes, instead_of: str = "") -> str | None:
+    def heard_stop(self, pcm: bytes, instead_of: str = "", cut_off: bool = True,
+                   lead: bytes = b"") -> str | None:
         """The stop phrase heard in ``pcm``, if the spotter takes one. ``instead_of``: the
         command the engine heard there, which a stop replaces only when hama scores the stop
         phrase at least as well ("slow down" said over other talk was taken for "that's
-        enough", which no phrase as long outscored)."""
+        enough", which no phrase as long outscored). ``cut_off``: see :meth:`spot`.
+        ``lead``: the audio just before ``pcm``, scored with it when no stop is taken and
+        a stop phrase is placed at ``pcm``'s very start (in loud noise the endpointer
+        opened the utterance at "please" of "stop please")."""
+        found = self.spotted(pcm, instead_of, cut_off)
+        if found is None and lead and any(f.start_s < self.LEAD_S for f in self._found):
+            found = self.spotted(lead + pcm, instead_of, cut_off)
+        return found.phrase if found is not None else None
+
+    LEAD_S = 0.15
+    """A placement starting this soon after the audio's start may have lost its start."""
+
+    def spotted(self, pcm: bytes, instead_of: str = "", cut_off: bool = True) -> Spotted | None:
+        """The stop the spotter takes in ``pcm`` (see :meth:`heard_stop`), or None."""
         if not self.settings.enabled:
             return None
-        found = self.spot(pcm)
+        found = self._found = self.spot(pcm, cut_off)
         if not found:
             return None
         engine_score = self._score_of(instead_of, pcm)
@@ -137,8 +211,7 @@ class StopSpotter:
         _LOGGER.debug("stop spotter %r %.2f (rival %r %.2f) %.1f dB apart: %s",
                       shown.phrase, shown.score, shown.rival, shown.rival_score,
                       shown.apart_db, "stop" if taken else "no")
-        return taken.phrase if taken is not None else None
-
+        return taken
 
     def _score_of(self, phrase: str, pcm: bytes) -> float:
         """hama's score of ``phrase`` in ``pcm`` (-inf: no phrase, or one hama does not
@@ -149,10 +222,25 @@ class StopSpotter:
         return float(scores[self._index[phrase]])
 
 
-def _place(llr: np.ndarray, seq: tuple[frozenset[int], ...],
-           blank: int) -> tuple[float, int, int]:
-    """(score per phoneme, first frame, last frame) of ``seq``'s best placement in ``llr``:
-    a CTC Viterbi that may start and end anywhere, keeping where each path started."""
+def _placements(llr: np.ndarray, seq: tuple[frozenset[int], ...], blank: int,
+                n: int = 3) -> list[tuple[float, int, int]]:
+    """Up to ``n`` non-overlapping placements of ``seq`` in ``llr``, best first: (score per
+    phoneme, first frame, last frame), by a CTC Viterbi that may start and end anywhere,
+    keeping where each path started."""
+    ends, starts = _viterbi(llr, seq, blank)
+    out: list[tuple[float, int, int]] = []
+    for t in np.argsort(-ends, kind="stable"):
+        if len(out) >= n or not np.isfinite(ends[t]):
+            break
+        first, last = int(starts[t]), int(t)
+        if all(last < a or first > b for _, a, b in out):
+            out.append((float(ends[t]) / max(1, len(seq)), first, last))
+    return out
+
+
+def _viterbi(llr: np.ndarray, seq: tuple[frozenset[int], ...],
+             blank: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each frame, the best score of ``seq`` ending there and the frame it started."""
     states = [frozenset((blank,))]
     for ph in seq:
         states += [ph, frozenset((blank,))]
@@ -161,7 +249,8 @@ def _place(llr: np.ndarray, seq: tuple[frozenset[int], ...],
     skip = np.array([i % 2 == 1 and i >= 3 and states[i] != states[i - 2] for i in range(n)])
     alpha = np.full(n, -np.inf)
     born = np.zeros(n, dtype=int)
-    best, first, last = -np.inf, 0, 0
+    ends = np.full(emit.shape[0], -np.inf)
+    starts = np.zeros(emit.shape[0], dtype=int)
     for t in range(emit.shape[0]):
         cand = np.full((3, n), -np.inf)
         cand[0] = alpha
@@ -175,9 +264,8 @@ def _place(llr: np.ndarray, seq: tuple[frozenset[int], ...],
         alpha = cand[pick, np.arange(n)] + emit[t]
         born = origin[pick, np.arange(n)]
         end = int(np.argmax(alpha[-2:])) + n - 2
-        if alpha[end] > best:
-            best, first, last = float(alpha[end]), int(born[end]), t
-    return best / max(1, len(seq)), first, last
+        ends[t], starts[t] = alpha[end], born[end]
+    return ends, starts
 
 
 MIN_AFTER_FRAMES = 5
@@ -185,23 +273,27 @@ MIN_AFTER_FRAMES = 5
 scores ends with 0.35 s of silence unless it was cut off)."""
 
 
-def _apart(pcm: bytes, start_s: float, end_s: float, around_s: float) -> float:
+def _apart(pcm: bytes, start_s: float, end_s: float, around_s: float,
+           cut_off: bool = True) -> tuple[float, float]:
     """How much louder (dB, loudest tenth of frames) ``pcm`` is from ``start_s`` to
     ``end_s`` than in the louder of the ``around_s`` before and after it (inf: nothing
-    around it; -inf: cut off right after it)."""
+    around it; -inf: ``cut_off`` right after it; not ``cut_off``: ``pcm`` ended in a
+    pause, and a phrase placed into its end is judged on what came before it); and how much
+    louder that is than ``pcm``'s quietest tenth of frames (-inf: nothing around it)."""
     audio = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     n = audio.size // FRAME
     if n == 0:
-        return float("inf")
+        return float("inf"), -float("inf")
     frames = audio[:n * FRAME].reshape(n, FRAME)
     db = 10 * np.log10(np.mean(frames**2, axis=1) + 1.0)
     a = max(0, min(n, int(start_s / FRAME_S)))
     b = max(a, min(n, int(np.ceil(end_s / FRAME_S))))
     k = max(1, round(around_s / FRAME_S))
     inside, before, after = db[a:b], db[max(0, a - k):a], db[b:b + k]
-    if inside.size == 0 or after.size < MIN_AFTER_FRAMES:
-        return -float("inf")
+    if inside.size == 0 or (cut_off and after.size < MIN_AFTER_FRAMES):
+        return -float("inf"), -float("inf")
     sides = [float(np.percentile(x, 90)) for x in (before, after) if x.size >= MIN_AFTER_FRAMES]
     if not sides:
-        return float("inf")
-    return float(np.percentile(inside, 90)) - max(sides)
+        return float("inf"), -float("inf")
+    return (float(np.percentile(inside, 90)) - max(sides),
+            max(sides) - float(np.percentile(db, 10)))

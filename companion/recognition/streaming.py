@@ -29,6 +29,7 @@ from companion.recognition.frontend import DEFAULT_FRONTEND, FrontEnd, FrontendS
 from companion.recognition.input_check import InputCheck, InputProblem
 from companion.recognition.overlap import CompanionVoice, latest_voice
 from companion.recognition.stop_spotter import StopSpotter
+from companion.recognition.stop_watch import StopWatch
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
 from companion.recognition.vad import SileroGate
 
@@ -63,6 +64,9 @@ class StreamingRecognizer:
         self._spotter = spotter
         """Listens for stop and the safewords in every utterance the engine did not take
         as a stop (:mod:`companion.recognition.stop_spotter`)."""
+        self._watch = (StopWatch(spotter) if spotter is not None and spotter.settings.rolling
+                       else None)
+        """...and on the rolling audio at each pause (:mod:`~.stop_watch`)."""
         self.settings = settings
         self.frontend = frontend if frontend is not None else DEFAULT_FRONTEND
         self._engine = engine
@@ -80,6 +84,8 @@ class StreamingRecognizer:
         self._pending = b""
         self._vad = EnergyEndpointer(self.settings)
         self._input = InputCheck()
+        if self._watch is not None:
+            self._watch.reset()
         if self.settings.vad == "silero":
             if self._gate is None:
                 self._gate = SileroGate()
@@ -109,6 +115,8 @@ class StreamingRecognizer:
         self._onset_sample = 0
         """Fed samples before the utterance's first loud frame."""
         self._heard: list[bytes] = []
+        self._lead = b""
+        """Up to 0.5 s heard before the preroll (a stop's start under loud noise)."""
         """The utterance's audio as fed to the engine, for the stop spotter (bound: the
         utterance's length cap, 5 s, 160 KB)."""
 
@@ -163,9 +171,30 @@ class StreamingRecognizer:
                 speech = speech and level > self._loud_level() - self.settings.foreground_db
         if not self._in_utt:
             self._idle(pcm, level, speech, voiced)
-            return None
+            return self._watched(pcm, level)
         self._utt_levels.append(level)
-        return self._active(pcm, speech)
+        utt = self._active(pcm, speech)
+        if not self._in_utt and self._watch is not None:
+            self._watch.reset()  # decided: that audio is not scored again
+        return utt if not self._in_utt else self._watched(pcm, level)
+
+    def _watched(self, pcm: bytes, level: float) -> Utterance | None:
+        """A stop the :class:`StopWatch` hears in the rolling audio (it ends an open
+        utterance: other people's talk kept it going)."""
+        if self._watch is None:
+            return None
+        found = self._watch.frame(pcm, level, self._clock.now - self._start
+                                  if self._in_utt else None)
+        cmd = self.commands.parse(found.phrase) if found is not None else None
+        now = self._clock.now
+        if found is None or cmd is None or now + found.start_s < self._quiet_until:
+            return None
+        if self._in_utt:
+            self._drop("a stop was heard in it")
+        self._quiet_until = now + self.settings.after_stop
+        _LOGGER.debug("heard %r in the rolling audio, decided %.2f", cmd.text, now)
+        return Utterance(start=round(now + found.start_s, 3), end=round(now + found.end_s, 3),
+                         text=cmd.text, confidence=1.0, command=cmd, decided=round(now, 3))
 
     def _idle(self, pcm: bytes, level: float, speech: bool, voiced: bool) -> None:
         self._preroll.append((pcm, level))
@@ -185,6 +214,7 @@ class StreamingRecognizer:
         self._partial_cmd = None
         self._onset_floor = self._vad.speech_floor_db
         keep = max(1, round(self.settings.preroll / FRAME_S)) + self._loud_run
+        self._lead = b"".join(p for p, _ in list(self._preroll)[:-keep])  # stop spotter's
         while len(self._preroll) > keep:  # more than the preroll before the loud run
             self._preroll.popleft()
         self._utt_levels = [level for _, level in self._preroll][-self._loud_run:]
@@ -313,7 +343,9 @@ class StreamingRecognizer:
         missed stop is worse than a false one: a stop overrides another command)."""
         if self._spotter is None or (cmd is not None and cmd.intent is Intent.STOP):
             return cmd
-        phrase = self._spotter.heard_stop(b"".join(self._heard), cmd.text if cmd else "")
+        phrase = self._spotter.heard_stop(b"".join(self._heard), cmd.text if cmd else "",
+                                          cut_off=self._silent_run * FRAME_S < 0.1,
+                                          lead=self._lead)
         return self.commands.parse(phrase) if phrase is not None else cmd
 
     def _finish(self) -> Utterance | None:
