@@ -28,12 +28,12 @@ def recogniser(commands: CommandSet) -> PocketsphinxRecognizer:
     return PocketsphinxRecognizer(commands)
 
 
-def _into_talk(text: str, snr_db: float, at_s: float = 2.5,
-               seconds: float = 9.0) -> tuple[np.ndarray, float]:
+def _into_talk(text: str, snr_db: float, at_s: float = 2.0,
+               seconds: float = 7.0) -> tuple[np.ndarray, float]:
     """``text`` said ``at_s`` into ``seconds`` of other people's talk ``snr_db`` under it
     (their talk goes on long after it), and when it ends (s)."""
     speech = clips.speak(text).astype(np.float64)
-    talk = _others_talking(int(seconds * clips.RATE), seed=11)
+    talk = _others_talking(int(seconds * clips.RATE))
     audio = talk * clips.active_rms(speech.astype(np.int16)) * 10 ** (-snr_db / 20)
     start = int(at_s * clips.RATE)
     audio[start:start + speech.size] += speech
@@ -41,14 +41,15 @@ def _into_talk(text: str, snr_db: float, at_s: float = 2.5,
     return clips.add_floor(audio), at_s + speech.size / clips.RATE
 
 
-@pytest.mark.parametrize(("said", "snr_db"), [("stop", 12), ("banana", 12), ("stop it", 8)])
+@pytest.mark.parametrize(("said", "snr_db"), [("stop please", 12), ("banana", 12),
+                                              ("that's enough", 8)])
 def test_a_stop_into_talk_that_goes_on_is_heard_before_the_talk_ends(
         recogniser, said: str, snr_db: float) -> None:
     recogniser.reset()
     audio, end = _into_talk(said, snr_db)
     stops = [u for u in clips.stream(recogniser, audio) if u.command.intent is Intent.STOP]
     assert stops, "the stop was not heard"
-    assert end <= stops[0].decided < end + 1.0  # while they still talk, not seconds later
+    assert end - 0.2 <= stops[0].decided < end + 1.5  # while they talk on (to 7 s)
 
 
 def test_talk_that_goes_on_without_a_stop_stops_nothing(recogniser) -> None:
@@ -61,4 +62,4 @@ def test_without_the_rolling_watch_the_stop_waits_for_the_talk_to_end(commands) 
     off = PocketsphinxRecognizer(commands, spotter=SpotterSettings(rolling=False))
     audio, end = _into_talk("stop", 12)
     stops = [u for u in clips.stream(off, audio) if u.command.intent is Intent.STOP]
-    assert all(u.decided >= end + 1.0 for u in stops)
+    assert all(u.decided >= end + 1.5 for u in stops)

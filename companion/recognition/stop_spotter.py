@@ -51,7 +51,7 @@ class SpotterSettings:
     short_threshold: float = -0.8
     """Least score of a shorter stop phrase or safeword."""
     min_phones: int = 4
-    margin: float = 1.0
+    margin: float = 0.5
     """How far a rival command about as long may score above the stop phrase."""
     apart_db: float = 5.0
     """How much louder the stop phrase must be than the talk just before and after it
@@ -62,7 +62,9 @@ class SpotterSettings:
     """...or this much, when what is around it is no louder than the room's noise
     (``quiet_around_db`` over the audio's quietest tenth): in steady noise at 6 dB a
     clearly heard "red" stood only 2.5 dB above the noise around it."""
-    quiet_around_db: float = 4.0
+    quiet_around_db: float = 9.0
+    """(Steady pink and brown noise: the loudest tenth of 20 ms frames is 6 and 9 dB over
+    the quietest.)"""
     rival_around_s: float = 0.2
     """Rivals are placed within this much of the stop phrase's placement."""
     candidates: int = 3
@@ -109,10 +111,13 @@ class StopSpotter:
         if missing:
             _LOGGER.warning("stop spotter cannot score %s (no pronunciation)", sorted(missing))
 
-    def spot(self, pcm: bytes, cut_off: bool = True) -> list[Spotted]:
+    def spot(self, pcm: bytes, cut_off: bool = True, rolling: bool = False) -> list[Spotted]:
         """Each stop phrase's best placement in ``pcm``, with its best rival (best first;
         empty: too short). ``cut_off``: ``pcm`` may end mid-speech (no pause is assumed
-        after a phrase that ends with it).
+        after a phrase that ends with it); ``rolling``: ``pcm`` is a stretch of the rolling
+        audio, not an utterance the endpointer framed in the room's quiet, so what is
+        around a phrase may be other people's talk however steady it is (the looser
+        ``quiet_apart_db`` does not apply).
 
         Of each phrase's few best placements, the best that stands apart from the talk
         around it is reported (in other people's talk the best fitting one was often in
@@ -133,7 +138,7 @@ class StopSpotter:
                 apart, around = _apart(pcm, first * seconds - PAD_S,
                                        (last + 1) * seconds - PAD_S, self.settings.around_s,
                                        cut_off)
-                stands = self._stands(apart, around)
+                stands = self._stands(apart, around, rolling)
                 if chosen is None or stands:
                     chosen = (score, first, last, apart, around)
                 if score < least or stands:
@@ -142,17 +147,17 @@ class StopSpotter:
                 continue
             score, first, last, apart, around = chosen
             rival, rival_score = "", -np.inf
-            if score >= least and self._stands(apart, around):  # else rivals matter not
+            if score >= least and self._stands(apart, around, rolling):  # else no matter
                 rival, rival_score = self._rival(llr, seq, first, last, seconds)
             out.append(Spotted(phrase, score, rival, rival_score, apart, around,
                                first * seconds - PAD_S, (last + 1) * seconds - PAD_S))
         return sorted(out, key=lambda f: -f.score)
 
-    def _stands(self, apart: float, around: float) -> bool:
+    def _stands(self, apart: float, around: float, rolling: bool = False) -> bool:
         """Whether a placement stands out from what is around it (see
         :class:`SpotterSettings`)."""
         s = self.settings
-        return apart >= s.apart_db or (apart >= s.quiet_apart_db
+        return apart >= s.apart_db or (not rolling and apart >= s.quiet_apart_db
                                        and around <= s.quiet_around_db)
 
     def _least(self, phrase: str) -> float:
@@ -174,12 +179,12 @@ class StopSpotter:
             return "", -np.inf
         return self._phrases[best], float(rival_scores[best])
 
-    def takes(self, found: Spotted) -> bool:
+    def takes(self, found: Spotted, rolling: bool = False) -> bool:
         """Whether ``found`` is a stop (see :class:`SpotterSettings`)."""
         s = self.settings
         return (found.score >= self._least(found.phrase)
                 and found.score >= found.rival_score - s.margin
-                and self._stands(found.apart_db, found.around_db))
+                and self._stands(found.apart_db, found.around_db, rolling))
 
     def heard_stop(self, pcm: bytes, instead_of: str = "", cut_off: bool = True,
                    lead: bytes = b"") -> str | None:
@@ -198,15 +203,18 @@ class StopSpotter:
     LEAD_S = 0.15
     """A placement starting this soon after the audio's start may have lost its start."""
 
-    def spotted(self, pcm: bytes, instead_of: str = "", cut_off: bool = True) -> Spotted | None:
-        """The stop the spotter takes in ``pcm`` (see :meth:`heard_stop`), or None."""
+    def spotted(self, pcm: bytes, instead_of: str = "", cut_off: bool = True,
+                rolling: bool = False) -> Spotted | None:
+        """The stop the spotter takes in ``pcm`` (see :meth:`heard_stop` and :meth:`spot`),
+        or None."""
         if not self.settings.enabled:
             return None
-        found = self._found = self.spot(pcm, cut_off)
+        found = self._found = self.spot(pcm, cut_off, rolling)
         if not found:
             return None
         engine_score = self._score_of(instead_of, pcm)
-        taken = next((f for f in found if self.takes(f) and f.score >= engine_score), None)
+        taken = next((f for f in found if self.takes(f, rolling) and f.score >= engine_score),
+                     None)
         shown = taken or found[0]
         _LOGGER.debug("stop spotter %r %.2f (rival %r %.2f) %.1f dB apart: %s",
                       shown.phrase, shown.score, shown.rival, shown.rival_score,

@@ -10,10 +10,10 @@ followed by ``after_s`` of something at least ``dip_db`` quieter (the pause afte
 stop, under other talk), the :class:`~companion.recognition.stop_spotter.StopSpotter`
 scores that window. A stop it takes is heard there and then.
 
-Inside an utterance it checks only once the utterance has run ``min_utterance_s``: a
-short command ends soon and is decided whole (the engine takes a plain "stop" within
-0.1 s of its end, before any pause here is long enough). Audio of an utterance already
-decided is never scored again.
+Inside an utterance it checks only when the endpointer has not heard the whole pause as
+silence (other people's talk went on in it): a pause it hears too ends the utterance
+soon, and it is scored whole then (no second hama run before a command is decided).
+Audio of an utterance already decided is never scored again.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class WatchSettings:
     """Length of the quieter part after it that triggers a check."""
     dip_db: float = 5.0
     """How much quieter (dB) than the loud part's loudest tenth that part must be."""
-    min_utterance_s: float = 0.8
+    min_utterance_s: float = 0.4
     """Inside an utterance, checks start once it has run this long."""
 
 
@@ -64,18 +64,23 @@ class StopWatch:
         self._levels: deque[float] = deque(maxlen=self._window)
         self._armed = False
 
-    def frame(self, pcm: bytes, level: float, utterance_s: float | None) -> Spotted | None:
+    def frame(self, pcm: bytes, level: float, utterance_s: float | None,
+              paused: int = 0) -> Spotted | None:
         """One 20 ms frame as the engine hears it and its level (dB); ``utterance_s``: how
-        long the open utterance has run (None: none is open). A stop taken here, with its
-        placement in seconds before now (negative ``start_s`` and ``end_s``)."""
+        long the open utterance has run (None: none is open); ``paused``: for how many frames
+        the endpointer has heard a pause (all of this one: the utterance ends soon and is
+        scored whole then, so no check here).
+        A stop taken here, with its placement in seconds before now (negative ``start_s``
+        and ``end_s``)."""
         self._pcm.append(pcm)
         self._levels.append(level)
         if not self.settings.enabled or not self._due():
             return None
-        if utterance_s is not None and utterance_s < self.settings.min_utterance_s:
+        if utterance_s is not None and (paused >= self._after
+                                        or utterance_s < self.settings.min_utterance_s):
             return None
         audio = b"".join(self._pcm)
-        found = self._spotter.spotted(audio, cut_off=False)
+        found = self._spotter.spotted(audio, cut_off=False, rolling=True)
         if found is None:
             return None
         span = len(self._pcm) * FRAME_S

@@ -115,10 +115,11 @@ class StreamingRecognizer:
         self._onset_sample = 0
         """Fed samples before the utterance's first loud frame."""
         self._heard: list[bytes] = []
-        self._lead = b""
-        """Up to 0.5 s heard before the preroll (a stop's start under loud noise)."""
         """The utterance's audio as fed to the engine, for the stop spotter (bound: the
-        utterance's length cap, 5 s, 160 KB)."""
+        utterance's length cap, 5 s, 160 KB); ``_lead``: up to 0.5 s before it (a stop's
+        start in loud noise), from the last frames heard (``_recent``)."""
+        self._lead = b""
+        self._recent: deque[bytes] = deque(maxlen=self.LEAD_FRAMES + (self._preroll.maxlen or 1))
 
     def accept(self, chunk: bytes) -> list[Utterance]:
         """Feed int16 audio; return finished command utterances."""
@@ -160,6 +161,7 @@ class StreamingRecognizer:
             self._input.update(raw)
         frame = self._front(raw, learn)
         pcm = frame.astype("<i2").tobytes()
+        self._recent.append(pcm)
         self._clock.samples += FRAME
         self._voiced_until[self._voice] = self._clock.samples
         level = frame_db(frame)
@@ -184,7 +186,7 @@ class StreamingRecognizer:
         if self._watch is None:
             return None
         found = self._watch.frame(pcm, level, self._clock.now - self._start
-                                  if self._in_utt else None)
+                                  if self._in_utt else None, self._silent_run)
         cmd = self.commands.parse(found.phrase) if found is not None else None
         now = self._clock.now
         if found is None or cmd is None or now + found.start_s < self._quiet_until:
@@ -214,7 +216,6 @@ class StreamingRecognizer:
         self._partial_cmd = None
         self._onset_floor = self._vad.speech_floor_db
         keep = max(1, round(self.settings.preroll / FRAME_S)) + self._loud_run
-        self._lead = b"".join(p for p, _ in list(self._preroll)[:-keep])  # stop spotter's
         while len(self._preroll) > keep:  # more than the preroll before the loud run
             self._preroll.popleft()
         self._utt_levels = [level for _, level in self._preroll][-self._loud_run:]
@@ -224,6 +225,8 @@ class StreamingRecognizer:
         self._heard = []
         for pcm, _ in self._preroll:
             self._feed(pcm)
+        fed = len(self._preroll)
+        self._lead = b"".join(list(self._recent)[:-fed][-self.LEAD_FRAMES:])
         self._preroll.clear()
 
     def _feed(self, pcm: bytes) -> None:
@@ -262,6 +265,7 @@ class StreamingRecognizer:
             return self._finish()
         return None
 
+    LEAD_FRAMES = 25
     VAD_LAG_FRAMES = 25
     """Silero may say "voice" up to 0.5 s into a loud run: the preroll keeps that much more,
     so the run's start is still decoded."""
