@@ -132,12 +132,15 @@ class StopSpotter:
         out = []
         for phrase, seq in self._stops:
             least = self._least(phrase)
+            # A short phrase placed into the pause at the end needs the whole pause after
+            # it (talk stream: "great" ended as "red", 4 frames before the audio's end).
+            ends_open = cut_off or len(seq) < self.settings.min_phones
             chosen: tuple[float, int, int, float, float] | None = None
             for score, first, last in _placements(llr, seq, self._verifier.blank,
                                                   self.settings.candidates):
                 apart, around = _apart(pcm, first * seconds - PAD_S,
                                        (last + 1) * seconds - PAD_S, self.settings.around_s,
-                                       cut_off)
+                                       ends_open)
                 stands = self._stands(apart, around, rolling)
                 if chosen is None or stands:
                     chosen = (score, first, last, apart, around)
