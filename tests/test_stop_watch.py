@@ -25,7 +25,7 @@ def commands() -> CommandSet:
 
 @pytest.fixture(scope="module")
 def recogniser(commands: CommandSet) -> PocketsphinxRecognizer:
-    return PocketsphinxRecognizer(commands)
+    return PocketsphinxRecognizer(commands, spotter=SpotterSettings(rolling=True))
 
 
 def _into_talk(text: str, snr_db: float, at_s: float = 2.0,

@@ -80,9 +80,7 @@ class StopWatch:
                                         or utterance_s < self.settings.min_utterance_s):
             return None
         audio = b"".join(self._pcm)
-        # cut_off: the phrase must end before the pause does ("stop by the shop": "stop
-        # it" placed up to the window's end, at the dip after "stop").
-        found = self._spotter.spotted(audio, cut_off=True, rolling=True)
+        found = self._spotter.spotted(audio, cut_off=False, rolling=True)
         if found is None:
             return None
         span = len(self._pcm) * FRAME_S
