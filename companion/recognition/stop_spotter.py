@@ -21,13 +21,13 @@ the best fit was often in their talk, the real stop just under it.
 
 Measured (``python -m benchmarks.hearing_stops --splits test``: every stop phrase and
 safeword in each of 6 held-out voices, 36 per room, each followed by another command,
-noise under the whole stream), stops heard before (main at cd7f652) -> with the placement
-rules, the lead and the stop watch: clean 35 -> 35, pink 12 dB 32 -> 34, brown 12 35 -> 35,
-talk 12 18 -> 24, pink 6 29 -> 32, brown 6 33 -> 36, talk 6 6 -> 16 (talk rooms move by a
-few stops between runs of the same code);
-false stops in 3.4 min of talk with pink noise 1 -> 1 (17.5/h); stops heard on the other
-commands talk 12 2 -> 3, pink 6 0 -> 3, talk 6 4 -> 6. Settings chosen on the dev split
-alone (24 stops per room): talk 12 18 -> 21-22, talk 6 5 -> 16-18, pink 6 16 -> 20.
+noise under the whole stream), stops heard before (main at cd7f652) -> now (stop watch
+off) -> with the stop watch on: clean 35 -> 35 -> 35, pink 12 dB 32 -> 34 -> 34, brown 12
+35 -> 35 -> 35, talk 12 18 -> 17 -> 24, pink 6 29 -> 30 -> 32, brown 6 33 -> 35 -> 36,
+talk 6 6 -> 9 -> 16; false stops in 3.4 min of talk with pink noise 1 -> 1 -> 1 (17.5/h);
+stops heard on the other commands (late or false) talk 12 2 -> 5 -> 3, talk 6 4 -> 5 -> 6,
+pink 6 0 -> 2 -> 3, brown 6 1 -> 3 -> 1. Talk rooms move by a few stops between runs of
+the same code. Settings chosen on the dev split alone (24 stops per room).
 """
 
 from __future__ import annotations

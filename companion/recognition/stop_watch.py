@@ -14,6 +14,10 @@ Inside an utterance it checks only when the endpointer has not heard the whole p
 silence (other people's talk went on in it): a pause it hears too ends the utterance
 soon, and it is scored whole then (no second hama run before a command is decided).
 Audio of an utterance already decided is never scored again.
+
+Off by default for now (``SpotterSettings.rolling``): clean, one's own "stop by the shop
+tomorrow" gave "stop it" at the dip after "stop". Test split with it on (36 stops per
+room): talk 12 dB 18 -> 24, talk 6 dB 6 -> 12-16, against 18 and 6 before this module.
 """
 
 from __future__ import annotations
