@@ -29,8 +29,10 @@ from companion.recognition.frontend import DEFAULT_FRONTEND, FrontEnd, FrontendS
 from companion.recognition.input_check import InputCheck, InputProblem
 from companion.recognition.overlap import CompanionVoice, latest_voice
 from companion.recognition.stop_spotter import StopSpotter
+from companion.recognition.stop_watch import StopWatch
 from companion.recognition.talk_rescan import TalkRescan, narrowed, steady
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
+from companion.recognition.utterance_levels import UtteranceLevels, loud_level
 from companion.recognition.vad import SileroGate
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,6 +66,9 @@ class StreamingRecognizer:
         self._spotter = spotter
         """Listens for stop and the safewords in every utterance the engine did not take
         as a stop (:mod:`companion.recognition.stop_spotter`)."""
+        self._watch = (StopWatch(spotter) if spotter is not None and spotter.settings.rolling
+                       else None)
+        """...and on the rolling audio at each pause (:mod:`~.stop_watch`)."""
         self.settings = settings
         self.frontend = frontend if frontend is not None else DEFAULT_FRONTEND
         self._engine = engine
@@ -81,6 +86,8 @@ class StreamingRecognizer:
         self._pending = b""
         self._vad = EnergyEndpointer(self.settings)
         self._input = InputCheck()
+        if self._watch is not None:
+            self._watch.reset()
         if self.settings.vad == "silero":
             if self._gate is None:
                 self._gate = SileroGate()
@@ -111,7 +118,10 @@ class StreamingRecognizer:
         """Fed samples before the utterance's first loud frame."""
         self._heard: list[bytes] = []
         """The utterance's audio as fed to the engine, for the stop spotter (bound: the
-        utterance's length cap, 5 s, 160 KB)."""
+        utterance's length cap, 5 s, 160 KB); ``_lead``: up to 0.5 s before it (a stop's
+        start in loud noise), from the last frames heard (``_recent``)."""
+        self._lead = b""
+        self._recent: deque[bytes] = deque(maxlen=self.LEAD_FRAMES + (self._preroll.maxlen or 1))
         self._rescan = TalkRescan(self.settings.rescan)
         """The last seconds heard, searched again when talk hid a command (4 s, 128 KB)."""
 
@@ -156,6 +166,7 @@ class StreamingRecognizer:
         frame = self._front(raw, learn)
         pcm = frame.astype("<i2").tobytes()
         self._rescan.push(pcm)
+        self._recent.append(pcm)
         self._clock.samples += FRAME
         self._voiced_until[self._voice] = self._clock.samples
         level = frame_db(frame)
@@ -164,12 +175,34 @@ class StreamingRecognizer:
         if self._gate is not None:
             voiced = self._gate.voiced(raw)
             if self._others_talking():  # their talk under the speaker does not keep it going
-                speech = speech and level > self._loud_level() - self.settings.foreground_db
+                bar = loud_level(self._utt_levels) - self.settings.foreground_db
+                speech = speech and level > bar
         if not self._in_utt:
             self._idle(pcm, level, speech, voiced)
-            return None
+            return self._watched(pcm, level)
         self._utt_levels.append(level)
-        return self._active(pcm, speech)
+        utt = self._active(pcm, speech)
+        if not self._in_utt and self._watch is not None:
+            self._watch.reset()  # decided: that audio is not scored again
+        return utt if not self._in_utt else self._watched(pcm, level)
+
+    def _watched(self, pcm: bytes, level: float) -> Utterance | None:
+        """A stop the :class:`StopWatch` hears in the rolling audio (it ends an open
+        utterance: other people's talk kept it going)."""
+        if self._watch is None:
+            return None
+        found = self._watch.frame(pcm, level, self._clock.now - self._start
+                                  if self._in_utt else None, self._silent_run)
+        cmd = self.commands.parse(found.phrase) if found is not None else None
+        now = self._clock.now
+        if found is None or cmd is None or now + found.start_s < self._quiet_until:
+            return None
+        if self._in_utt:
+            self._drop("a stop was heard in it")
+        self._quiet_until = now + self.settings.after_stop
+        _LOGGER.debug("heard %r in the rolling audio, decided %.2f", cmd.text, now)
+        return Utterance(start=round(now + found.start_s, 3), end=round(now + found.end_s, 3),
+                         text=cmd.text, confidence=1.0, command=cmd, decided=round(now, 3))
 
     def _idle(self, pcm: bytes, level: float, speech: bool, voiced: bool) -> None:
         self._preroll.append((pcm, level))
@@ -198,6 +231,8 @@ class StreamingRecognizer:
         self._heard = []
         for pcm, _ in self._preroll:
             self._feed(pcm)
+        fed = len(self._preroll)
+        self._lead = b"".join(list(self._recent)[:-fed][-self.LEAD_FRAMES:])
         self._preroll.clear()
 
     def _feed(self, pcm: bytes) -> None:
@@ -236,65 +271,14 @@ class StreamingRecognizer:
             return self._finish()
         return None
 
+    LEAD_FRAMES = 25
     VAD_LAG_FRAMES = 25
     """Silero may say "voice" up to 0.5 s into a loud run: the preroll keeps that much more,
     so the run's start is still decoded."""
 
-    ROOM_STEP_FRAMES = 12
-    """Frames of steady new noise (0.24 s) that must come before the speech for a step up in
-    room noise to be assumed. Without it, long commands said without a pause (their quietest
-    tenth well above the floor) were taken for one and rejected (3 of 141 clean commands)."""
-
-    def _room_got_louder(self) -> tuple[int, int] | None:
-        """(speech frames, frames fed before them) if the room's noise stepped up during
-        the utterance, else None.
-
-        The floor takes up to 1.5 s to follow a step up in room noise (a fan switched
-        on); meanwhile the new noise counts as speech, and a "stop" said then covered too
-        little of it (measured: 0.32 of 1.42 s, missed). When even the quietest tenth of
-        the utterance is ``onset_db`` above the floor it started against, that tenth is
-        the room now, and only frames well above it are speech.
-        """
-        levels = self._utt_levels
-        if not levels:
-            return None
-        room = sorted(levels)[len(levels) // 10]
-        if room <= self._onset_floor + self.settings.onset_db:
-            return None
-        run = self.settings.onset_frames
-        onset = next((i for i in range(len(levels) - run + 1)
-                      if min(levels[i:i + run]) > room + self.settings.onset_db), None)
-        if onset is None or onset < self.ROOM_STEP_FRAMES:
-            return None  # speech from the start: a phrase without pauses, not new noise
-        if not self._steady(levels[:onset]):
-            return None
-        speech = sum(1 for level in levels[onset:] if level > room + self.settings.continue_db)
-        return min(self._speech_frames, speech), self._fed_before_onset + onset
-
     def _others_talking(self) -> bool:
         """Has the utterance run longer than a command would (others talk in the room)?"""
         return self._in_utt and self._clock.now - self._start > self.settings.foreground_after
-
-    def _loud_level(self) -> float:
-        """The level (dB) of the utterance's loudest part so far (its third-loudest frame:
-        the loudest tenth was other people's talk when they had talked for seconds)."""
-        levels = self._utt_levels
-        return sorted(levels)[-3] if len(levels) >= 3 else max(levels, default=0.0)
-
-    def _loud_part(self) -> tuple[int, int] | None:
-        """(speech frames, frames fed before them) when the utterance's loud part starts
-        well after its onset (someone spoke up over other talk), else None."""
-        levels = self._utt_levels
-        if len(levels) * FRAME_S <= self.settings.foreground_after:
-            return None
-        bar = self._loud_level() - self.settings.foreground_db
-        run = self.settings.onset_frames
-        onset = next((i for i in range(len(levels) - run + 1)
-                      if min(levels[i:i + run]) > bar), None)
-        if onset is None or onset < self.ROOM_STEP_FRAMES:
-            return None
-        speech = sum(1 for level in levels[onset:] if level > bar)
-        return min(self._speech_frames, speech), self._fed_before_onset + onset
 
     def _over_voice(self) -> CompanionVoice:
         """What the companion voiced from the utterance's onset on."""
@@ -319,7 +303,9 @@ class StreamingRecognizer:
         missed stop is worse than a false one: a stop overrides another command)."""
         if self._spotter is None or (cmd is not None and cmd.intent is Intent.STOP):
             return cmd
-        phrase = self._spotter.heard_stop(b"".join(self._heard), cmd.text if cmd else "")
+        phrase = self._spotter.heard_stop(b"".join(self._heard), cmd.text if cmd else "",
+                                          cut_off=self._silent_run * FRAME_S < 0.1,
+                                          lead=self._lead)
         return self.commands.parse(phrase) if phrase is not None else cmd
 
     def _finish(self) -> Utterance | None:
@@ -329,8 +315,10 @@ class StreamingRecognizer:
         if end - start < self.settings.min_speech:
             return None
         speech_frames, lead_frames = self._speech_frames, 0
-        louder = self._room_got_louder()
-        loud_part = self._loud_part() if self._gate is not None else None
+        shape = UtteranceLevels(self._utt_levels, self.settings, self._speech_frames,
+                                self._fed_before_onset)
+        louder = shape.room_got_louder(self._onset_floor, self._steady)
+        loud_part = shape.loud_part() if self._gate is not None else None
         if loud_part is not None:
             speech_frames, lead = loud_part
             lead_frames = max(0, lead - 10)

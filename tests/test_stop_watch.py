@@ -1,0 +1,81 @@
+"""Stop heard on the rolling audio while other people keep talking: real hama, pocketsphinx,
+espeak-ng speech and espeak-ng background talk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from companion.recognition.commands import CommandSet, Intent
+from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
+from companion.recognition.stop_spotter import SpotterSettings
+from tests import clips
+from tests.test_recognition_pocketsphinx import ROUTINES
+from tests.test_recognition_stop_spotter import _others_talking
+
+pytestmark = pytest.mark.skipif(not clips.have_espeak(), reason="needs espeak-ng and sox")
+
+SAFEWORDS = ("red", "banana")
+
+
+@pytest.fixture(scope="module")
+def commands() -> CommandSet:
+    return CommandSet.load(ROUTINES, safewords=SAFEWORDS)
+
+
+@pytest.fixture(scope="module")
+def recogniser(commands: CommandSet) -> PocketsphinxRecognizer:
+    return PocketsphinxRecognizer(commands, spotter=SpotterSettings(rolling=True))
+
+
+def _into_talk(text: str, snr_db: float, at_s: float = 2.0,
+               seconds: float = 7.0) -> tuple[np.ndarray, float]:
+    """``text`` said ``at_s`` into ``seconds`` of other people's talk ``snr_db`` under it
+    (their talk goes on long after it), and when it ends (s)."""
+    speech = clips.speak(text).astype(np.float64)
+    talk = _others_talking(int(seconds * clips.RATE))
+    audio = talk * clips.active_rms(speech.astype(np.int16)) * 10 ** (-snr_db / 20)
+    start = int(at_s * clips.RATE)
+    audio[start:start + speech.size] += speech
+    audio = np.clip(np.round(audio), -32768, 32767).astype(np.int16)
+    return clips.add_floor(audio), at_s + speech.size / clips.RATE
+
+
+@pytest.fixture(scope="module")
+def without_watch(commands: CommandSet) -> PocketsphinxRecognizer:
+    return PocketsphinxRecognizer(commands, spotter=SpotterSettings(rolling=False))
+
+
+QUICK = [("stop", 12), ("red", 12), ("that's enough", 8)]
+
+
+def _stops(recogniser: PocketsphinxRecognizer, audio: np.ndarray) -> list:
+    recogniser.reset()
+    return [u for u in clips.stream(recogniser, audio) if u.command.intent is Intent.STOP]
+
+
+@pytest.mark.parametrize(("said", "snr_db"), QUICK)
+def test_a_stop_into_talk_that_goes_on_is_heard_there_and_then(
+        recogniser, said: str, snr_db: float) -> None:
+    audio, end = _into_talk(said, snr_db)
+    stops = _stops(recogniser, audio)
+    assert stops, "the stop was not heard"
+    assert end - 0.2 <= stops[0].decided < end + 0.5  # not once their talk lets up
+
+
+def test_a_safeword_into_talk_that_goes_on_is_heard(recogniser) -> None:
+    audio, _ = _into_talk("banana", 12)
+    assert [u.command.text for u in _stops(recogniser, audio)] == ["banana"]
+
+
+def test_talk_that_goes_on_without_a_stop_stops_nothing(recogniser) -> None:
+    audio, _ = _into_talk("I think the aftercare went well", 12)
+    assert _stops(recogniser, audio) == []
+
+
+@pytest.mark.parametrize(("said", "snr_db"), QUICK)
+def test_without_the_rolling_watch_the_stop_waits_for_their_talk_to_let_up(
+        without_watch, said: str, snr_db: float) -> None:
+    off = without_watch
+    audio, end = _into_talk(said, snr_db)
+    assert all(u.decided >= end + 1.0 for u in _stops(off, audio))
