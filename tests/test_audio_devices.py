@@ -183,19 +183,27 @@ def _our_pulse_streams(kind: str) -> list[str]:
     return [b.split("\n", 1)[0].strip() for b in out.split(head)[1:] if mine in b]
 
 
+def _kill_ours(kind: str, command: str) -> int:
+    """Kill this process's streams of ``kind``; how many were killed. A stream listed a
+    moment before may be gone (pacmd then says "No ... found" and exits 0): list again."""
+    for _ in range(5):
+        ours = _our_pulse_streams(kind)
+        said = [subprocess.run(["pacmd", command, ident], capture_output=True, text=True,
+                               check=True).stdout for ident in ours]
+        if ours and not any("No " in out for out in said):
+            return len(ours)
+        time.sleep(0.2)
+    return 0
+
+
 def test_reconnects_after_the_stream_is_killed(
         streams: tuple[SoundDeviceSource, SoundDeviceSink]) -> None:
     """Kill our own streams in PulseAudio (others' streams and sinks are untouched)."""
     if shutil.which("pacmd") is None:
         pytest.fail("pacmd not found: install pulseaudio-utils")
     source, sink = streams
-    killed = 0
-    for ident in _our_pulse_streams("sink-inputs"):
-        subprocess.run(["pacmd", "kill-sink-input", ident], check=True)
-        killed += 1
-    for ident in _our_pulse_streams("source-outputs"):
-        subprocess.run(["pacmd", "kill-source-output", ident], check=True)
-        killed += 1
+    killed = _kill_ours("sink-inputs", "kill-sink-input") + _kill_ours(
+        "source-outputs", "kill-source-output")
     assert killed >= 2
     t_kill = time.monotonic()
     sink.write(tone(1.0, amp=0.3))  # the player goes on; audio is dropped while lost
