@@ -10,17 +10,10 @@ from companion.recognition.commands import CommandSet, Intent
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
 from companion.recognition.stop_spotter import SpotterSettings
 from tests import clips
-from tests.test_recognition_pocketsphinx import ROUTINES
 from tests.test_recognition_stop_spotter import _others_talking
+from tests.test_recognition_stop_spotter import commands as commands  # its fixture, shared
 
 pytestmark = pytest.mark.skipif(not clips.have_espeak(), reason="needs espeak-ng and sox")
-
-SAFEWORDS = ("red", "banana")
-
-
-@pytest.fixture(scope="module")
-def commands() -> CommandSet:
-    return CommandSet.load(ROUTINES, safewords=SAFEWORDS)
 
 
 @pytest.fixture(scope="module")
