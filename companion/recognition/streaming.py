@@ -183,7 +183,8 @@ class StreamingRecognizer:
         self._utt_levels.append(level)
         utt = self._active(pcm, speech)
         if not self._in_utt and self._watch is not None:
-            self._watch.reset()  # decided: that audio is not scored again
+            self._watch.decided(utt is not None and utt.command is not None
+                                and utt.command.intent is Intent.STOP)
         return utt if not self._in_utt else self._watched(pcm, level)
 
     def _watched(self, pcm: bytes, level: float) -> Utterance | None:
