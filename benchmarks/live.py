@@ -127,3 +127,32 @@ def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.wait(), "killed"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.live``: startup_s, idle_cpu_pct and rss_mb alone, as JSON."""
+    import argparse
+    import json
+    import statistics
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.live", description=main.__doc__)
+    parser.add_argument("--launches", type=int, default=3, help="launches timed (default 3)")
+    parser.add_argument("--windows", type=int, default=2,
+                        help="idle CPU windows on the last launch (default 2)")
+    parser.add_argument("--window-s", type=float, default=5.0,
+                        help="seconds per idle window (default 5)")
+    args = parser.parse_args(argv)
+    child_env = env.isolate()
+    runs = [listen(child_env, listen_s=2.0) for _ in range(max(args.launches - 1, 0))]
+    runs.append(listen(child_env, listen_s=2.0, windows=args.windows, window_s=args.window_s))
+    startups = [round(r.startup_s, 3) for r in runs]
+    print(json.dumps({
+        "startup_s": startups, "startup_s_median": statistics.median(startups),
+        "idle_cpu_pct": [round(c, 2) for c in runs[-1].cpu_windows],
+        "rss_mb": [round(r.rss_mb, 1) for r in runs],
+        "problems": [p for r in runs for p in r.problems]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
