@@ -46,11 +46,11 @@ def listen_live(args: argparse.Namespace, context: Any, events: Any) -> int:
     try:
         with explained_device_errors():
             source = SoundDeviceSource(context.settings.input_device)
-        log.debug("devices opened %.3f s into start-up", time.monotonic() - started)
+        opened = time.monotonic() - started
         recognizer, commands = build_recognizer(context, args.engine, args.model)
-        log.debug("recogniser loaded %.3f s into start-up", time.monotonic() - started)
+        loaded = time.monotonic() - started
         return _run(context, recognizer, commands, events, args.voice, sink, source,
-                    reference, started)
+                    reference, (started, opened, loaded))
     finally:
         if source is not None:
             source.close()
@@ -58,8 +58,11 @@ def listen_live(args: argparse.Namespace, context: Any, events: Any) -> int:
 
 
 def _run(context: Any, recognizer: Any, commands: Any, events: Any, voice: str | None,
-         sink: Any, source: Any, reference: Any, started: float) -> int:
-    """Build the session on open devices, say "Listening.", then run the loop."""
+         sink: Any, source: Any, reference: Any, times: tuple[float, float, float]) -> int:
+    """Build the session on open devices, say "Listening.", then run the loop.
+
+    ``times``: when start-up began (monotonic), and seconds into it when the devices were
+    open and the recogniser loaded (logged with -v, read by ``benchmarks.live``)."""
     from companion.session.device_faults import DeviceFaults
     from companion.session.listening import LiveLoop
     from companion.session.playback import RealtimeOutput
@@ -87,8 +90,10 @@ def _run(context: Any, recognizer: Any, commands: Any, events: Any, voice: str |
         reference.start()
         loop = LiveLoop(source, recognizer, session, player, reference, on_tick=tick,
                         on_input_problem=status.input_problem)
-        log.debug("microphone %s %.3f s into start-up", "ready" if ready else "not ready yet",
-                  time.monotonic() - started)
+        started, opened, loaded = times
+        log.info("start-up: devices opened %.3f s, recogniser loaded %.3f s, microphone "
+                 "%s %.3f s", opened, loaded, "steady" if ready else "not steady yet",
+                 time.monotonic() - started)
         print(LISTENING, file=sys.stderr, flush=True)
         synth.warm(context.voice(voice))
         with sigterm_as_interrupt():
