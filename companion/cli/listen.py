@@ -6,12 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.cli.common import load_context
 from companion.config import ENGINES
 from companion.errors import CompanionError
-from companion.recognition.commands import CommandSet, RoutinePhrases
+
+if TYPE_CHECKING:
+    from companion.recognition.commands import CommandSet
 
 
 def add_listen_parsers(sub: Any) -> None:
@@ -44,6 +46,10 @@ def _engine_args(parser: argparse.ArgumentParser) -> None:
 
 def command_set(context: Any) -> CommandSet:
     """Spoken commands for every loaded routine, the safewords and the user's file."""
+    # imported here, not at the top: the grammar code (hassil) loads while the sound
+    # devices start, not before they are opened
+    from companion.recognition.commands import CommandSet, RoutinePhrases
+
     phrases = [RoutinePhrases(r.name, tuple(dict.fromkeys(
         (r.name.replace("-", " "), r.title.lower(), *r.aliases))))
         for r in context.routines.routines()]
@@ -98,7 +104,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         if args.input is None:
             from companion.cli.listen_live import listen_live
 
-            return listen_live(args, context, events)
+            return listen_live(args, context, events,
+                               lambda: build_recognizer(context, args.engine, args.model))
         from companion.speech.synthesis import Pyttsx3Synthesizer
 
         recognizer, commands = build_recognizer(context, args.engine, args.model)

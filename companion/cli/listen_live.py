@@ -16,6 +16,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from companion.cli.common import EXIT_INTERRUPTED, sigterm_as_interrupt
@@ -29,11 +30,12 @@ LISTENING = ("Listening. Say \"play aftercare\", \"what can I say\", or \"stop\"
 """Printed on stderr once the companion hears."""
 
 
-def listen_live(args: argparse.Namespace, context: Any, events: Any) -> int:
-    """Open the devices, load the recogniser and voice, then hear and act until Ctrl-C."""
+def listen_live(args: argparse.Namespace, context: Any, events: Any,
+                load_recognizer: Callable[[], tuple[Any, Any]]) -> int:
+    """Open the devices, load the recogniser (``load_recognizer`` returns it and its command
+    set) and the voice, then hear and act until Ctrl-C."""
     from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
     from companion.audio.echo_path import AlignedReference
-    from companion.cli.listen import build_recognizer
     from companion.cli.soundcheck import explained_device_errors
     from companion.speech.synthesis import SPEECH_RATE
 
@@ -47,7 +49,7 @@ def listen_live(args: argparse.Namespace, context: Any, events: Any) -> int:
         with explained_device_errors():
             source = SoundDeviceSource(context.settings.input_device)
         opened = time.monotonic() - started
-        recognizer, commands = build_recognizer(context, args.engine, args.model)
+        recognizer, commands = load_recognizer()
         loaded = time.monotonic() - started
         return _run(context, recognizer, commands, events, args.voice, sink, source,
                     reference, (started, opened, loaded))
