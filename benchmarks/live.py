@@ -3,11 +3,18 @@
 startup_s: launch → "Listening." on stderr. idle_cpu_pct: utime+stime from
 /proc/PID/stat over wall time while it listens to silence, in percent of one core.
 rss_mb: VmHWM (peak resident set) from /proc/PID/status after it has listened.
+Launched with ``-v``, the companion logs its start-up phases (devices opened, recogniser
+loaded, microphone steady, seconds into start-up): ``device_wait_s`` is how long it then
+waited for the microphone alone. On the PulseAudio null sink that is 0-2 s (a null sink
+not in use re-arms its timer every 2 s; a real card's sink answers a new stream at once):
+``python -m benchmarks.live --awake-sink`` keeps a quiet low-latency stream playing into
+the sink while it measures, as a room with sound in it would, to show startup without it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -21,6 +28,9 @@ from benchmarks import env
 READY = "Listening."
 """What `companion listen` prints on stderr when it is ready."""
 _TICKS = os.sysconf("SC_CLK_TCK")
+_PHASES = re.compile(r"start-up: devices opened ([\d.]+) s, recogniser loaded ([\d.]+) s, "
+                     r"microphone \w+(?: yet)? ([\d.]+) s")
+"""The ``-v`` line of ``companion listen`` with its start-up phases."""
 
 
 @dataclass
@@ -37,6 +47,17 @@ class Run:
     """How it ended (130: interrupted, as Ctrl-C)."""
     problems: list[str] = field(default_factory=list)
     """Anything unexpected (slow shutdown, a traceback on stderr)."""
+    phases: tuple[float, float, float] | None = None
+    """Seconds into its start-up when the devices were open, the recogniser loaded and the
+    microphone steady (None if it did not say)."""
+
+    @property
+    def device_wait_s(self) -> float | None:
+        """How long it waited for the microphone after everything else was ready."""
+        if self.phases is None:
+            return None
+        opened, loaded, steady = self.phases
+        return max(0.0, steady - max(opened, loaded))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -63,7 +84,7 @@ def listen(child_env: dict[str, str], *args: str, listen_s: float = 2.0,
     ``listen``); with no ``listen`` among them it is appended. ``during`` runs after
     ``listen_s`` (e.g. speaking to it through the sound server), before the idle windows.
     """
-    cmd = env.companion(*(args if "listen" in args else (*args, "listen")))
+    cmd = env.companion("-v", *(args if "listen" in args else (*args, "listen")))
     ready = threading.Event()
     lines: list[str] = []
     t0 = time.perf_counter()
@@ -96,6 +117,9 @@ def listen(child_env: dict[str, str], *args: str, listen_s: float = 2.0,
             c1, w1 = cpu_seconds(proc.pid), time.perf_counter()
             run.cpu_windows.append(100 * (c1 - c0) / (w1 - w0))
         run.rss_mb = peak_rss_mb(proc.pid)
+        found = next((m for m in map(_PHASES.search, lines) if m), None)
+        if found is not None:
+            run.phases = (float(found[1]), float(found[2]), float(found[3]))
         run.exit_code, late = _interrupt(proc)
         if late:
             run.problems.append(f"did not exit within 5 s of SIGINT ({late})")
@@ -127,3 +151,54 @@ def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.wait(), "killed"
+
+
+def awake_sink(child_env: dict[str, str]) -> subprocess.Popen:
+    """Digital silence played into the default sink at 20 ms latency (``pacat``), so the
+    sink runs as a sound card's would; the caller terminates it."""
+    return subprocess.Popen(["pacat", "--playback", "--raw", "--format=s16le", "--rate=16000",
+                             "--channels=1", "--latency-msec=20"], env=child_env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.live``: startup_s, idle_cpu_pct and rss_mb alone, as JSON."""
+    import argparse
+    import json
+    import statistics
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.live", description=main.__doc__)
+    parser.add_argument("--launches", type=int, default=3, help="launches timed (default 3)")
+    parser.add_argument("--windows", type=int, default=2,
+                        help="idle CPU windows on the last launch (default 2)")
+    parser.add_argument("--window-s", type=float, default=5.0,
+                        help="seconds per idle window (default 5)")
+    parser.add_argument("--awake-sink", action="store_true",
+                        help="keep a silent low-latency stream playing into the sink")
+    args = parser.parse_args(argv)
+    child_env = env.isolate()
+    keeper = awake_sink(child_env) if args.awake_sink else None
+    try:
+        time.sleep(0.5 if keeper else 0.0)
+        runs = [listen(child_env, listen_s=2.0) for _ in range(max(args.launches - 1, 0))]
+        runs.append(listen(child_env, listen_s=2.0, windows=args.windows,
+                           window_s=args.window_s))
+    finally:
+        if keeper is not None:
+            keeper.terminate()
+            keeper.wait()
+    startups = [round(r.startup_s, 3) for r in runs]
+    print(json.dumps({
+        "startup_s": startups, "startup_s_median": statistics.median(startups),
+        "device_wait_s": [None if r.device_wait_s is None else round(r.device_wait_s, 3)
+                          for r in runs],
+        "phases": [r.phases for r in runs],
+        "idle_cpu_pct": [round(c, 2) for c in runs[-1].cpu_windows],
+        "rss_mb": [round(r.rss_mb, 1) for r in runs],
+        "problems": [p for r in runs for p in r.problems]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

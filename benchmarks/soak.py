@@ -9,6 +9,10 @@ session-minute and prints memory growth per hour (least squares after the warm-u
 the speech cache, which is bounded: ``with_cache_mb_per_h`` counts it too), the
 descriptors leaked, commands heard where none was said (false commands) and the speed.
 Targets (issue 17): growth <= 5 MB/h, 0 fds leaked, 0 false commands.
+With ``--json`` the figures are one JSON object on stdout: :func:`run_in_child` runs the
+soak that way in a process of its own (the suite's own process, after the other
+benchmarks, has their memory in it: the quick suite said 1,291 MB/h where the soak alone
+said 10-28).
 
 Growth is measured on what the process keeps, after a warm-up: the session first runs one
 round of every command (every routine's first sentences rendered, every engine warm) and
@@ -22,8 +26,11 @@ which was glibc keeping freed speech buffers (see ``hand_back_large_blocks`` in
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -201,6 +208,21 @@ def run(hours: float, every_s: float, echo_db: float = -10.0) -> dict[str, float
             "events_recorded": len(events.events) + events.dropped}
 
 
+def run_in_child(hours: float, every_s: float, child_env: dict[str, str],
+                 timeout: float | None = None) -> dict[str, float]:
+    """:func:`run` in a fresh ``python -m benchmarks.soak`` process: its memory is its own."""
+    cmd = [sys.executable, "-m", "benchmarks.soak", "--hours", repr(hours), "--every",
+           repr(every_s), "--json"]
+    done = subprocess.run(cmd, env=child_env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=timeout)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = " / ".join(done.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(f"the soak exited {done.returncode}: {tail}")
+    figures: dict[str, float] = json.loads(lines[-1])
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -209,10 +231,15 @@ def main() -> None:
                         help="session hours measured after the warm-up (8)")
     parser.add_argument("--every", type=float, default=None,
                         help="seconds between commands (300; quick: 20)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the figures as one JSON object (for run_in_child)")
     args = parser.parse_args()
     hours = args.hours or (0.05 if args.quick else 8.0)
     every = args.every or (20.0 if args.quick else 300.0)
     figures = run(hours, every)
+    if args.json:
+        print(json.dumps(figures))
+        return
     print(" | ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                      for k, v in figures.items()))
 

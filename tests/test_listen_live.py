@@ -22,6 +22,12 @@ def person(pulse_null_sink):
 
 
 @pytest.fixture()
+def stop_wav(tmp_path):
+    """ "stop", made before the companion starts, so it can be said the moment it listens."""
+    return write_command(tmp_path / "stop-first.wav", "stop")
+
+
+@pytest.fixture()
 def live_listen(pulse_null_sink, companion_env, tmp_path, person):
     events = tmp_path / "events.jsonl"
     # SIGINT back to default in the child: run in the background by a shell without job
@@ -68,3 +74,13 @@ def test_a_spoken_command_in_the_room_is_heard_and_stop_cuts_it(live_listen, per
     # It never takes its own voice or start tone for a command (self_heard_per_min in the
     # benchmark has been 0 since the echo gate learns the echo's level near the output's peaks).
     assert heard == ["play", "stop"], f"it heard its own voice or start tone: {heard}"
+
+
+def test_a_stop_said_the_moment_it_says_listening_is_heard(stop_wav, live_listen, person):
+    """"Listening." means it hears now: the voice engine still loading in the background
+    (it loads after "Listening.") does not keep a stop from being heard."""
+    proc, events_path = live_listen
+    person.say(stop_wav)
+    events = wait_for(lambda ev: any(e["type"] == "heard" for e in ev), events_path, 10)
+    assert [e["intent"] for e in events if e["type"] == "heard"] == ["stop"], events
+    assert proc.poll() is None

@@ -94,3 +94,15 @@ def test_a_silent_input_is_quiet_not_a_problem() -> None:
     rec = PocketsphinxRecognizer(CommandSet.load([]))
     assert stream(rec, silence(6.0)) == []
     assert rec.input_problem is None
+
+
+@needs_espeak
+def test_speech_after_a_long_digital_silence_is_voice_and_the_silence_is_not() -> None:
+    """An idle microphone's digital silence is not sent to Silero (idle CPU), and the
+    first words after it are heard as voice all the same."""
+    gate = SileroGate()
+    quiet = np.zeros(16000 * 3, dtype=np.int16)
+    assert not any(gate.voiced(f) for f in _frames(quiet))
+    assert gate.skipped > 60  # 3 s is ~94 windows; the first half second is heard
+    speech = speak("play breathing for ten minutes", "en-us+m1", 155, pitch=30)
+    assert sum(gate.voiced(f) for f in _frames(speech)) > 0.5 * speech.size / 320

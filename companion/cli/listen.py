@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from companion.cli.common import EXIT_INTERRUPTED, load_context, sigterm_as_interrupt
+from companion.cli.common import load_context
 from companion.config import ENGINES
 from companion.errors import CompanionError
-from companion.recognition.commands import CommandSet, RoutinePhrases
+
+if TYPE_CHECKING:
+    from companion.recognition.commands import CommandSet
 
 
 def add_listen_parsers(sub: Any) -> None:
@@ -45,6 +46,10 @@ def _engine_args(parser: argparse.ArgumentParser) -> None:
 
 def command_set(context: Any) -> CommandSet:
     """Spoken commands for every loaded routine, the safewords and the user's file."""
+    # imported here, not at the top: the grammar code (hassil) loads while the sound
+    # devices start, not before they are opened
+    from companion.recognition.commands import CommandSet, RoutinePhrases
+
     phrases = [RoutinePhrases(r.name, tuple(dict.fromkeys(
         (r.name.replace("-", " "), r.title.lower(), *r.aliases))))
         for r in context.routines.routines()]
@@ -89,22 +94,28 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 def cmd_listen(args: argparse.Namespace) -> int:
     """Listen on the microphone (or a WAV file) and act on spoken commands."""
     from companion.session.events import EventLog
-    from companion.speech.synthesis import Pyttsx3Synthesizer
 
     if args.input is None and (args.output is not None or args.echo_db is not None):
         raise CompanionError("--output and --echo-db go with --input FILE.wav")
     context = load_context(args)
     context.voice(args.voice)
-    recognizer, commands = build_recognizer(context, args.engine, args.model)
     events = EventLog(args.events)
-    synth = Pyttsx3Synthesizer()
     try:
-        player = context.player(synth, on_event=events, voice=args.voice)
-        if args.input is not None:
+        if args.input is None:
+            from companion.cli.listen_live import listen_live
+
+            return listen_live(args, context, events,
+                               lambda: build_recognizer(context, args.engine, args.model))
+        from companion.speech.synthesis import Pyttsx3Synthesizer
+
+        recognizer, commands = build_recognizer(context, args.engine, args.model)
+        synth = Pyttsx3Synthesizer()
+        try:
+            player = context.player(synth, on_event=events, voice=args.voice)
             return _listen_to_file(args, recognizer, commands, player, context, events)
-        return _listen_live(context, recognizer, commands, player, events, args.voice)
+        finally:
+            synth.close()
     finally:
-        synth.close()
         events.close()
 
 
@@ -133,58 +144,3 @@ def _listen_to_file(args: argparse.Namespace, recognizer: Any, commands: Command
     print(f"heard {f'{heard} command(s)' if heard else 'nothing'} in {source.duration:.1f} s "
           "of audio", file=sys.stderr)
     return 0
-
-
-def _listen_live(context: Any, recognizer: Any, commands: CommandSet, player: Any,
-                 events: Any, voice: str | None) -> int:
-    from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
-    from companion.audio.echo_path import AlignedReference
-    from companion.cli.soundcheck import explained_device_errors
-    from companion.session.device_faults import DeviceFaults
-    from companion.session.listening import LiveLoop
-    from companion.session.playback import RealtimeOutput
-    from companion.session.session import Session
-    from companion.session.status import StatusLine
-
-    reference = AlignedReference(player.sample_rate)
-    with explained_device_errors():
-        sink = SoundDeviceSink(context.settings.output_device, sample_rate=player.sample_rate,
-                               observer=reference.push, on_withheld=reference.gap)
-    source = None
-    output = None
-    try:
-        with explained_device_errors():
-            source = SoundDeviceSource(context.settings.input_device)
-        output = RealtimeOutput(player, sink)
-        session = Session(commands, player, context.routines, on_event=events,
-                          stop_now=output.stop_now, voice=voice)
-        status = StatusLine(player, session)
-        faults = DeviceFaults(source, sink, output, status.notice)
-
-        def tick() -> None:
-            faults.check()
-            status.update()
-
-        loop = LiveLoop(source, recognizer, session, player, reference, on_tick=tick,
-                        on_input_problem=status.input_problem)
-        output.start()
-        source.wait_ready(timeout=5.0)
-        source.clear()  # both sides of the echo path counted from here (AlignedReference)
-        reference.start()
-        print("Listening. Say \"play aftercare\", \"what can I say\", or \"stop\". "
-              "Ctrl-C quits.", file=sys.stderr, flush=True)
-        with sigterm_as_interrupt():
-            try:
-                loop.run()
-            except KeyboardInterrupt:
-                output.stop_now()
-                time.sleep(0.1)
-                status.close()
-                return EXIT_INTERRUPTED
-        return 0
-    finally:
-        if output is not None:
-            output.close()
-        if source is not None:
-            source.close()
-        sink.close()

@@ -17,8 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from companion.recognition.commands import CommandSet, Intent
+from companion.recognition.intents import Intent
+
+if TYPE_CHECKING:  # not imported to run: it loads hassil, which the player does not need
+    from companion.recognition.commands import CommandSet
 
 
 class CompanionVoice(str, Enum):

@@ -2,6 +2,14 @@
 
 The streaming loop asks once per 20 ms frame; Silero takes 32 ms (512 samples) at a time,
 so frames are buffered and each frame gets the probability of the newest full window.
+
+Silence is not sent to Silero (issue 15, idle CPU): once :data:`QUIET_WINDOWS` windows in a
+row are under :data:`QUIET_DBFS` (digital silence, a muted or idle microphone), further
+quiet windows are skipped and the probability stays what Silero said last. Silero has then
+seen half a second of that silence, so its recurrent state has settled where more silence
+would keep it; the first louder window goes to it as before. Listening to the null sink's
+digital silence, this took the model's ~4% of a core (and its three ggml worker threads'
+wake-ups) to nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +23,13 @@ _LOGGER = logging.getLogger(__name__)
 
 WINDOW = 512
 """Samples per Silero window (32 ms at 16 kHz)."""
+QUIET_DBFS = -70.0
+"""A window whose RMS is under this is silence to the gate (speech is 40 dB and more above;
+a quiet room's noise floor through a real microphone is around -60 to -50 dBFS)."""
+QUIET_WINDOWS = 16
+"""Quiet windows (0.5 s) Silero still hears before the next ones are skipped."""
+_QUIET_SUM = WINDOW * 10 ** (QUIET_DBFS / 10)
+"""Sum of squares (float audio in [-1, 1)) of a window at exactly ``QUIET_DBFS``."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,10 @@ class SileroGate:
         self._probability = 0.0
         self._voiced_frames = 0
         """20 ms frames left for which the last voiced window still counts."""
+        self._quiet_run = 0
+        """Quiet windows in a row (see :data:`QUIET_WINDOWS`)."""
+        self.skipped = 0
+        """Windows not sent to Silero because they were silence (for the benchmarks)."""
 
     @property
     def probability(self) -> float:
@@ -58,6 +77,7 @@ class SileroGate:
         self._buffer = np.zeros(0, dtype=np.float32)
         self._probability = 0.0
         self._voiced_frames = 0
+        self._quiet_run = 0
 
     def update(self, frame: np.ndarray) -> float:
         """Add one int16 frame; return the speech probability of the newest window."""
@@ -65,6 +85,13 @@ class SileroGate:
         self._buffer = np.concatenate([self._buffer, samples])
         while self._buffer.size >= WINDOW:
             window, self._buffer = self._buffer[:WINDOW], self._buffer[WINDOW:]
+            if float(np.dot(window, window)) < _QUIET_SUM:
+                self._quiet_run += 1
+                if self._quiet_run > QUIET_WINDOWS:
+                    self.skipped += 1
+                    continue
+            else:
+                self._quiet_run = 0
             self._probability = float(self._detector.process_samples(window.tolist()))
         return self._probability
 

@@ -169,6 +169,12 @@ class Pyttsx3Synthesizer:
         """Bytes of rendered speech in the cache now (at most ``cache_bytes``)."""
         return self._cached
 
+    def warm(self, voice: Voice) -> None:
+        """Load ``voice``'s engine on the synthesis thread now, in the background (a neural
+        engine takes 1-2.5 s), by rendering a word nobody hears; a sentence asked for
+        meanwhile waits for it, as it would for the engine loading on first use."""
+        self._jobs.put(_Request("Hello.", voice, voice.rate, Future()))
+
     def close(self, timeout: float = 2.0) -> None:
         """Stop the synthesis thread (after the job in hand; again: nothing happens)."""
         if self._thread.is_alive():
