@@ -9,6 +9,10 @@ waited for the microphone alone. On the PulseAudio null sink that is 0-2 s (a nu
 not in use re-arms its timer every 2 s; a real card's sink answers a new stream at once):
 ``python -m benchmarks.live --awake-sink`` keeps a quiet low-latency stream playing into
 the sink while it measures, as a room with sound in it would, to show startup without it.
+The suite measures startup and idle CPU with :class:`RoomFloor` playing (``--room`` here):
+a quiet room's noise, which a real microphone always hears (a silent one is an idle null
+sink's, not a room's), and a sink that runs; then idle CPU once more on the silent null
+sink.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from benchmarks import env
 
@@ -162,6 +168,44 @@ def awake_sink(child_env: dict[str, str]) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL)
 
 
+ROOM_DBFS = -60.0
+"""A quiet bedroom's noise floor through a real microphone (pink noise)."""
+
+
+class RoomFloor:
+    """A quiet room's own noise (pink, ``dbfs``) played into the default sink all along, at
+    20 ms latency (``pacat``): what a real microphone hears between words, and a sink that
+    runs as a sound card's does (see the module). A context manager."""
+
+    def __init__(self, child_env: dict[str, str], dbfs: float = ROOM_DBFS) -> None:
+        from tests.clips import pink_noise
+
+        noise = pink_noise(16000 * 10, seed=11) * 32767 * 10 ** (dbfs / 20)
+        self._pcm = np.clip(np.round(noise), -32768, 32767).astype("<i2").tobytes()
+        self._proc = subprocess.Popen(
+            ["pacat", "--playback", "--raw", "--format=s16le", "--rate=16000",
+             "--channels=1", "--latency-msec=20"], env=child_env, stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._feeder = threading.Thread(target=self._feed, daemon=True)
+        self._feeder.start()
+
+    def _feed(self) -> None:
+        assert self._proc.stdin is not None
+        try:
+            while self._proc.poll() is None:
+                self._proc.stdin.write(self._pcm)  # blocks while pacat's buffer is full
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+
+    def __enter__(self) -> RoomFloor:
+        time.sleep(1.0)  # the sink wakes and the noise reaches the monitor
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._proc.terminate()
+        self._proc.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.live``: startup_s, idle_cpu_pct and rss_mb alone, as JSON."""
     import argparse
@@ -176,9 +220,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds per idle window (default 5)")
     parser.add_argument("--awake-sink", action="store_true",
                         help="keep a silent low-latency stream playing into the sink")
+    parser.add_argument("--room", action="store_true",
+                        help=f"play a quiet room's noise ({ROOM_DBFS:g} dBFS) into the sink")
     args = parser.parse_args(argv)
     child_env = env.isolate()
     keeper = awake_sink(child_env) if args.awake_sink else None
+    room = RoomFloor(child_env).__enter__() if args.room else None
     try:
         time.sleep(0.5 if keeper else 0.0)
         runs = [listen(child_env, listen_s=2.0) for _ in range(max(args.launches - 1, 0))]
@@ -188,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         if keeper is not None:
             keeper.terminate()
             keeper.wait()
+        if room is not None:
+            room.__exit__()
     startups = [round(r.startup_s, 3) for r in runs]
     print(json.dumps({
         "startup_s": startups, "startup_s_median": statistics.median(startups),

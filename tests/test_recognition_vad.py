@@ -10,9 +10,10 @@ import pytest
 
 from benchmarks.hearing_mix import babble, brown_noise
 from companion.recognition.commands import CommandSet, Intent
+from companion.recognition.endpointing import EnergyEndpointer, frame_db
 from companion.recognition.input_check import InputProblem
 from companion.recognition.pocketsphinx_engine import PocketsphinxRecognizer
-from companion.recognition.vad import SileroGate
+from companion.recognition.vad import SileroGate, room_quiet_dbfs
 from tests.clips import active_rms, have_espeak, pink_noise, silence, speak, stream
 
 needs_espeak = pytest.mark.skipif(not have_espeak(), reason="needs espeak-ng and sox")
@@ -106,3 +107,26 @@ def test_speech_after_a_long_digital_silence_is_voice_and_the_silence_is_not() -
     assert gate.skipped > 60  # 3 s is ~94 windows; the first half second is heard
     speech = speak("play breathing for ten minutes", "en-us+m1", 155, pitch=30)
     assert sum(gate.voiced(f) for f in _frames(speech)) > 0.5 * speech.size / 320
+
+
+@pytest.mark.parametrize(("room_dbfs", "skipped"), [(-60.0, True), (-40.0, False)])
+def test_a_quiet_rooms_own_floor_is_not_sent_to_silero_but_a_louder_rooms_is(
+        room_dbfs: float, skipped: bool) -> None:
+    """A quiet bedroom through a real microphone (pink noise at -60 dBFS) is skipped like
+    digital silence (idle CPU), and words said in it are voice all the same; a louder
+    room's noise (-40 dBFS) all goes to Silero, as before."""
+    gate, floor = SileroGate(), EnergyEndpointer()
+
+    def voiced(audio: np.ndarray) -> int:
+        heard = 0
+        for f in _frames(audio):
+            floor.is_speech(frame_db(f), False)
+            heard += gate.voiced(f, room_quiet_dbfs(floor.floor_db))
+        return heard
+
+    room = pink_noise(16000 * 6, seed=3) * 32767 * 10 ** (room_dbfs / 20)
+    assert voiced(_int16(room[:16000 * 3])) == 0
+    assert (gate.skipped > 60) is skipped  # 3 s is ~94 windows
+    speech = speak("play breathing for ten minutes", "en-us+m1", 155, pitch=30)
+    said = room[16000 * 3:16000 * 3 + speech.size] + speech
+    assert voiced(_int16(said)) > 0.5 * speech.size / 320

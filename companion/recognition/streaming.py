@@ -33,7 +33,7 @@ from companion.recognition.stop_watch import StopWatch
 from companion.recognition.talk_rescan import TalkRescan, narrowed, steady
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
 from companion.recognition.utterance_levels import UtteranceLevels, loud_level
-from companion.recognition.vad import SileroGate
+from companion.recognition.vad import SileroGate, room_quiet_dbfs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class StreamingRecognizer:
         speech = self._vad.is_speech(level, self._in_utt, learn)
         voiced = True
         if self._gate is not None:
-            voiced = self._gate.voiced(raw)
+            voiced = self._gate.voiced(raw, room_quiet_dbfs(self._vad.floor_db))
             if self._others_talking():  # their talk under the speaker does not keep it going
                 bar = loud_level(self._utt_levels) - self.settings.foreground_db
                 speech = speech and level > bar
