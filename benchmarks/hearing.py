@@ -71,8 +71,9 @@ PLAIN = RejectionSettings(garbage_word_prob=1e-30, min_coverage=0.0, stop_min_co
 """No garbage path (a word probability nothing beats), no coverage rule, no stop rescue."""
 NO_HAMA = RejectionSettings(verifier=VerifierSettings(enabled=False))
 """Round 1's default rejection: pocketsphinx alone (no hama verifier or rescue)."""
-ROUND3_VERIFIER = VerifierSettings(stop_floor=-3.0, long_phones=10**6, min_matched_share=0.0)
-"""The verifier before the precision rules (main at dbf3ab6): a looser stop floor, no
+ROUND3_VERIFIER = VerifierSettings(safeword_floor=-3.0, long_phones=10**6,
+                                   min_matched_share=0.0)
+"""The verifier before the precision rules (main at dbf3ab6): a looser safeword floor, no
 floor for long commands, no count of the phonemes hama heard."""
 RECOGNISERS = {
     "default": (None, EndpointerSettings(), RejectionSettings()),

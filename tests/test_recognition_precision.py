@@ -74,30 +74,61 @@ def test_a_spoken_banana_is_still_a_safeword(rec, voice: str, noise: str,
 
 
 def test_the_murmur_was_a_safeword_with_the_old_stop_floor(commands) -> None:
-    """The same murmur with the stop floor as it was (-3.0): the rule is what rejects it."""
+    """The same murmur with the safeword floor of a stop phrase (-3.0): the rule is what
+    rejects it."""
     old = PocketsphinxRecognizer(commands, rejection=RejectionSettings(
-        verifier=VerifierSettings(stop_floor=-3.0)))
+        verifier=VerifierSettings(safeword_floor=-3.0)))
     text, voice, rate, pitch = MURMUR
     heard = _heard(old, _in_room(_voiced(text, voice, rate, pitch)))
     assert [old.commands.parse(t).intent for t in heard] == [Intent.STOP]
 
 
-@pytest.mark.parametrize("said", ["yes", "no", "yeah", "go on", "louder", "wait"])
+@pytest.mark.parametrize("said", ["yes", "no", "yes please", "no thanks", "go on", "louder",
+                                  "wait"])
 def test_short_answers_and_commands_are_still_heard_in_noise(rec, commands, said: str) -> None:
     heard = _heard(rec, _in_room(_voiced(said, "en-us"), "pink", 12.0))
     assert [commands.parse(t).intent for t in heard] == [commands.parse(said).intent]
 
 
-def test_hama_hears_few_of_a_commands_phonemes_in_an_interjection(rec) -> None:
-    """"ouch" fits "louder" somewhere, but hama's own path holds at most one of its four
-    phonemes; a spoken "louder" holds at least half."""
+def test_an_interjection_that_holds_few_of_a_commands_phonemes_is_rejected(rec) -> None:
+    """"cool" in pink noise fits "go on" above the floor (-3.5), but hama's own path
+    holds none of its four phonemes there; a spoken "go on" scores well enough to need
+    no count."""
     verifier = rec._engine.verifier  # noqa: SLF001 - the one the recogniser verifies with
     assert verifier is not None
-    seq = verifier.phones("louder")
+    cool = verifier.verdict(_in_room(_voiced("cool", "en-us+f1"), "pink", 12.0).tobytes(),
+                            "go on")
+    assert cool is not None
+    assert cool.score >= verifier.settings.floor  # the floor alone took it
+    assert cool.matched < verifier.settings.min_matched_share * cool.phones
+    assert not verifier.agrees(cool, stop=False)
+    go_on = verifier.verdict(_in_room(_voiced("go on", "en-us")).tobytes(), "go on")
+    assert go_on is not None and verifier.agrees(go_on, stop=False)
 
-    def matched(said: str) -> int:
-        llr = verifier.llr(_in_room(_voiced(said, "en-gb")).tobytes())
-        return matched_phones(llr, seq, verifier.blank)
 
-    assert matched("ouch") <= 1
-    assert matched("louder") >= 2
+def test_phonemes_heard_are_counted_in_order(rec) -> None:
+    """A spoken phrase holds most of its own phonemes on hama's path, few of another's."""
+    verifier = rec._engine.verifier  # noqa: SLF001
+    assert verifier is not None
+    llr = verifier.llr(_in_room(_voiced("slow down", "en-us")).tobytes())
+    own, other = verifier.phones("slow down"), verifier.phones("banana")
+    assert matched_phones(llr, own, verifier.blank) >= len(own) // 2
+    assert matched_phones(llr, other, verifier.blank) <= 2
+
+
+def test_a_long_command_forced_onto_chatter_needs_more_than_the_floor(rec) -> None:
+    """Chatter fits "play wind down for a hundred fourteen minutes" above the floor (-3.5:
+    in the dev talk stream pocketsphinx took it); a long command needs ``long_floor``. The
+    same command said is still taken."""
+    verifier = rec._engine.verifier  # noqa: SLF001
+    assert verifier is not None
+    chatter = _in_room(_voiced("play with the dog for a while before dinner", "en-us"),
+                       "pink", 20.0)
+    forced = verifier.verdict(chatter.tobytes(), "play wind down for a hundred fourteen minutes")
+    assert forced is not None
+    assert verifier.settings.floor <= forced.score < verifier.settings.long_floor
+    assert not verifier.agrees(forced, stop=False)
+    said = _in_room(_voiced("play the wind down for twenty minutes", "en-us"), "pink", 20.0)
+    real = verifier.verdict(said.tobytes(), "play the wind down for twenty minutes")
+    assert real is not None and real.phones >= verifier.settings.long_phones
+    assert verifier.agrees(real, stop=False)

@@ -56,13 +56,16 @@ class VerifierSettings:
     of talk): real commands -3.13 and up (most above -1.7), talk taken for a command -2.52
     ("great" -> "wait"), then -4.2 and down. Against no verifier, -3.0 cost 6 commands of
     297 on dev, -3.5 cost 4."""
-    stop_floor: float = -2.6
-    """Least score of a stop or safeword (looser: a missed stop is worse than a false one).
-    Dev: real stops -1.5 and up; "thanks" taken for "stop" -5.85; with the 120 Hz
-    high-pass, a chatter line in pink noise taken for "red" -3.68 (-4.0 let it through).
-    A murmured "mm" (espeak-ng en-us+f1) was taken for "banana" at -2.87 to -2.96 in every
-    room of the dev talk stream (clean, pink and brown 12 dB, pink 6 dB): -3.0 let it
-    through."""
+    stop_floor: float = -3.0
+    """Least score of a stop phrase (looser: a missed stop is worse than a false one).
+    Dev: real stops -1.5 and up, in pink noise at 6 dB one "stop" at -2.91; "thanks"
+    taken for "stop" -5.85; with the 120 Hz high-pass, a chatter line in pink noise taken
+    for "red" -3.68 (-4.0 let it through)."""
+    safeword_floor: float = -2.6
+    """The same for a safeword that is no stop phrase ("red", "banana"). Dev talk stream: a
+    murmured "mm" (espeak-ng en-us+f1) was taken for "banana" at -2.87 to -2.96 in every
+    room (clean, pink and brown 12 dB, pink 6 dB); spoken safewords in the dev voices
+    scored -2.39 and up, down to pink noise at 6 dB."""
     stop_rescue_floor: float = -1.8
     """Least score of a stop that only the commands-only pass heard (the garbage path took
     the utterance). Dev split, background talk at 20 dB: babble became "stop it" at -2.2."""
@@ -289,11 +292,13 @@ class PhraseVerifier:
         best_phrase = self._phrases[best] if best_score > score else hypothesis
         return Verdict(score, best_phrase, best_score, matched, len(own))
 
-    def agrees(self, verdict: Verdict, stop: bool, rescue: bool = False) -> bool:
-        """Whether hama backs the hypothesis (see :class:`VerifierSettings`)."""
+    def agrees(self, verdict: Verdict, stop: bool, rescue: bool = False,
+               safeword: bool = False) -> bool:
+        """Whether hama backs the hypothesis (see :class:`VerifierSettings`); ``safeword``:
+        it is a safeword, not a stop phrase."""
         s = self.settings
-        if stop and not rescue:  # the floors alone (a verdict without rivals will do)
-            return verdict.score >= s.stop_floor
+        if stop and not rescue:  # the floor alone (a verdict without rivals will do)
+            return verdict.score >= (s.safeword_floor if safeword else s.stop_floor)
         floor = s.rescue_floor if rescue else s.floor
         if verdict.phones >= s.long_phones:
             floor = max(floor, s.long_floor)

@@ -284,7 +284,8 @@ class _PsDecoder:
                                          rivals=rescue or not stop)
         if verdict is None:
             return not rescue
-        ok = self._verifier.agrees(verdict, stop, rescue)
+        safeword = stop and command.text in self._commands.safewords
+        ok = self._verifier.agrees(verdict, stop, rescue, safeword)
         _LOGGER.debug("hama %r %.2f (best %r %.2f) matched %d/%d over %.2f of %.2f s%s: %s",
                       command.text, verdict.score, verdict.best, verdict.best_score,
                       verdict.matched, verdict.phones, len(self._audio) * FRAME_S, self.heard_s,
