@@ -4,8 +4,10 @@ Commands said by voices the recogniser was not tuned on (:mod:`benchmarks.hearin
 espeak-ng variants and flite voices, a dev split to choose settings on and a held-out test
 split), one after another in ONE long stream per room, with the noise running under the
 whole stream. One recogniser hears each stream from start to end without a reset, as it
-would in a room. Then a stream of talk that holds no command (chatter, interjections, and
-in the test split real people from pocketsphinx-testdata) with pink noise at 12 dB under it.
+would in a room. Then a stream of talk that holds no command (chatter, interjections, in
+the test split real people from pocketsphinx-testdata, in the dev split passages read aloud
+and murmurs: :mod:`benchmarks.hearing_talk`) with pink noise at 12 dB under it
+(``--talk-rooms`` for others; ``--list`` names what took each command heard there).
 
 Per split and room it prints commands right (exactly one command heard during the clip,
 right intent and slots), stop and safeword recall (stop phrases, "red", "banana"), and for
