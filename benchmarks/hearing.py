@@ -93,11 +93,13 @@ RECOGNISERS = {
     "hama-rescue": (None, EndpointerSettings(),
                     RejectionSettings(verifier=VerifierSettings(rescue=True))),
     "round3": (None, EndpointerSettings(), RejectionSettings(verifier=ROUND3_VERIFIER)),
+    "matched": (None, EndpointerSettings(), RejectionSettings(
+        verifier=VerifierSettings(min_matched_share=1 / 3))),
 }
 """name -> (front end (None: the default), endpointer, rejection). ``round2``: the default
 before the phrase spotter, the rumble high-pass and the stricter stop floors (main at
 de3c95c); ``hp200``: the rumble high-pass at 200 Hz; ``round3``: the default before the
-precision rules."""
+precision rules; ``matched``: with the count of phonemes heard (off by default)."""
 
 CONDITIONS = (Condition(""), Condition("pink", 20), Condition("pink", 12), Condition("pink", 6),
               Condition("brown", 12), Condition("brown", 6),

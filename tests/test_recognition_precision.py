@@ -3,8 +3,7 @@
 Real pocketsphinx and hama, espeak-ng voices and pocketsphinx-testdata readings, with
 steady noise under them. Each case here was taken for a command (or a stop) before the
 precision rules (:class:`~companion.recognition.phrase_verifier.VerifierSettings`:
-``stop_floor``, ``long_floor``, ``min_matched_share``; the stop spotter's
-``min_matched_share``).
+``safeword_floor``, ``long_floor``; ``min_matched_share``, off by default).
 """
 
 from __future__ import annotations
@@ -90,11 +89,14 @@ def test_short_answers_and_commands_are_still_heard_in_noise(rec, commands, said
     assert [commands.parse(t).intent for t in heard] == [commands.parse(said).intent]
 
 
-def test_an_interjection_that_holds_few_of_a_commands_phonemes_is_rejected(rec) -> None:
-    """"cool" in pink noise fits "go on" above the floor (-3.5), but hama's own path
-    holds none of its four phonemes there; a spoken "go on" scores well enough to need
-    no count."""
-    verifier = rec._engine.verifier  # noqa: SLF001 - the one the recogniser verifies with
+def test_an_interjection_that_holds_few_of_a_commands_phonemes_is_rejected(
+        commands) -> None:
+    """With the count of phonemes heard on (``min_matched_share``, off by default): "cool"
+    in pink noise fits "go on" above the floor (-3.5), but hama's own path holds none of
+    its four phonemes there; a spoken "go on" scores well enough to need no count."""
+    counting = PocketsphinxRecognizer(commands, rejection=RejectionSettings(
+        verifier=VerifierSettings(min_matched_share=1 / 3)))
+    verifier = counting._engine.verifier  # noqa: SLF001 - the one it verifies with
     assert verifier is not None
     cool = verifier.verdict(_in_room(_voiced("cool", "en-us+f1"), "pink", 12.0).tobytes(),
                             "go on")
