@@ -4,8 +4,10 @@ Commands said by voices the recogniser was not tuned on (:mod:`benchmarks.hearin
 espeak-ng variants and flite voices, a dev split to choose settings on and a held-out test
 split), one after another in ONE long stream per room, with the noise running under the
 whole stream. One recogniser hears each stream from start to end without a reset, as it
-would in a room. Then a stream of talk that holds no command (chatter, interjections, and
-in the test split real people from pocketsphinx-testdata) with pink noise at 12 dB under it.
+would in a room. Then a stream of talk that holds no command (chatter, interjections, in
+the test split real people from pocketsphinx-testdata, in the dev split passages read aloud
+and murmurs: :mod:`benchmarks.hearing_talk`) with pink noise at 12 dB under it
+(``--talk-rooms`` for others; ``--list`` names what took each command heard there).
 
 Per split and room it prints commands right (exactly one command heard during the clip,
 right intent and slots), stop and safeword recall (stop phrases, "red", "banana"), and for
@@ -34,6 +36,7 @@ from benchmarks.hearing_mix import (
     mix,
     say,
 )
+from benchmarks.hearing_talk import DecisionLog, dev_talk, listing
 from companion.recognition.commands import CommandSet, RoutinePhrases
 from companion.recognition.endpointing import EndpointerSettings
 from companion.recognition.frontend import FrontendSettings
@@ -70,6 +73,10 @@ PLAIN = RejectionSettings(garbage_word_prob=1e-30, min_coverage=0.0, stop_min_co
 """No garbage path (a word probability nothing beats), no coverage rule, no stop rescue."""
 NO_HAMA = RejectionSettings(verifier=VerifierSettings(enabled=False))
 """Round 1's default rejection: pocketsphinx alone (no hama verifier or rescue)."""
+ROUND3_VERIFIER = VerifierSettings(safeword_floor=-3.0, long_phones=10**6,
+                                   min_matched_share=0.0)
+"""The verifier before the precision rules (main at dbf3ab6): a looser safeword floor, no
+floor for long commands, no count of the phonemes hama heard."""
 RECOGNISERS = {
     "default": (None, EndpointerSettings(), RejectionSettings()),
     "peer": (FrontendSettings(), ENERGY, PLAIN),
@@ -85,10 +92,14 @@ RECOGNISERS = {
         spot=SpotSettings(enabled=False))),
     "hama-rescue": (None, EndpointerSettings(),
                     RejectionSettings(verifier=VerifierSettings(rescue=True))),
+    "round3": (None, EndpointerSettings(), RejectionSettings(verifier=ROUND3_VERIFIER)),
+    "matched": (None, EndpointerSettings(), RejectionSettings(
+        verifier=VerifierSettings(min_matched_share=1 / 3))),
 }
 """name -> (front end (None: the default), endpointer, rejection). ``round2``: the default
 before the phrase spotter, the rumble high-pass and the stricter stop floors (main at
-de3c95c); ``hp200``: the rumble high-pass at 200 Hz."""
+de3c95c); ``hp200``: the rumble high-pass at 200 Hz; ``round3``: the default before the
+precision rules; ``matched``: with the count of phonemes heard (off by default)."""
 
 CONDITIONS = (Condition(""), Condition("pink", 20), Condition("pink", 12), Condition("pink", 6),
               Condition("brown", 12), Condition("brown", 6),
@@ -96,6 +107,9 @@ CONDITIONS = (Condition(""), Condition("pink", 20), Condition("pink", 12), Condi
               Condition("bursts", 0), Condition("pink", 20, reverb=True))
 QUICK_CONDITIONS = (Condition(""), Condition("pink", 12), Condition("talk", 12))
 TALK_ROOM = Condition("pink", 12)
+TALK_ROOMS = (TALK_ROOM, Condition(""), Condition("brown", 12), Condition("talk", 12),
+              Condition("pink", 6))
+"""Rooms the talk stream can be heard in (``--talk-rooms``); the figures use pink 12 dB."""
 GAP_S = 1.6
 """Pause between commands."""
 
@@ -120,6 +134,8 @@ def _talk(split: str, quick: bool) -> list[tuple]:
               for i, t in enumerate(INTERJECTIONS[::step])]
     if split == "test":
         items += [(a, "human", None, {}) for a in human_talk()[::step]]
+    else:
+        items += dev_talk(say, voices)[::step]
     return items
 
 
@@ -155,17 +171,29 @@ def score(name: str, split: str, cond: Condition, quick: bool) -> dict:
             "false": sum(1 for u in heard if id(u) not in used)}
 
 
-def score_talk(name: str, split: str, quick: bool) -> dict:
-    """False commands and stops per hour of noisy talk; interjections taken."""
+def score_talk(name: str, split: str, quick: bool, room: Condition = TALK_ROOM,
+               listed: bool = False) -> dict:
+    """False commands and stops per hour of noisy talk; interjections taken; with
+    ``listed``, what was taken and why (see :func:`benchmarks.hearing_talk.listing`)."""
     commands = CommandSet.load(ROUTINES, safewords=SAFEWORDS)
-    audio, said = mix(_talk(split, quick), TALK_ROOM, GAP_S, seed=17)
-    heard = clips.stream(_recogniser(name, commands), audio)
+    audio, said = mix(_talk(split, quick), room, GAP_S, seed=17)
+    recogniser = _recogniser(name, commands)
+    chunks: list[tuple[list, list[str]]] = []
+    with DecisionLog() as log:
+        data = audio.tobytes()
+        for i in range(0, len(data), 640):
+            seen = len(log.lines)
+            chunks.append((recogniser.accept(data[i:i + 640]), log.lines[seen:]))
+        chunks.append((recogniser.flush(), log.lines[len(log.lines):]))
+    heard = [u for got, _ in chunks for u in got]
     parsed = [commands.parse(u.text) for u in heard]
     taken = sum(1 for s in said if s.intent == "interjection" and _heard_in(heard, s))
-    return {"name": name, "split": split, "hours": audio.size / clips.RATE / 3600,
+    return {"name": name, "split": split, "room": room.name,
+            "hours": audio.size / clips.RATE / 3600,
             "false": sum(c is not None for c in parsed),
             "false_stops": sum(c is not None and c.intent.value == "stop" for c in parsed),
-            "interj": taken, "n_interj": sum(s.intent == "interjection" for s in said)}
+            "interj": taken, "n_interj": sum(s.intent == "interjection" for s in said),
+            "listing": listing(chunks, said, GAP_S) if listed else []}
 
 
 def _ratio(a: float, b: float) -> str:
@@ -191,10 +219,12 @@ def report(rows: list[dict], talk: list[dict], names: list[str], splits: list[st
             print(f"  {cond:16} {cells}  (n={n['n']}, stops={n['n_stops']}, false in gaps "
                   + "/".join(str(got[x]["false"]) for x in names) + f"){extra}")
         for t in (t for t in talk if t["split"] == split):
-            print(f"  talk+pink 12 {t['name']:10} {t['hours'] * 60:4.1f} min: false commands "
+            print(f"  talk+{t['room']:8} {t['name']:10} {t['hours'] * 60:4.1f} min: "
+                  "false commands "
                   f"{t['false'] / t['hours']:6.1f}/h ({t['false']}), false stops "
                   f"{t['false_stops'] / t['hours']:6.1f}/h ({t['false_stops']}), interjections "
                   f"taken {t['interj']}/{t['n_interj']}")
+            print("\n".join(t["listing"]))
 
 
 
@@ -210,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recognisers", nargs="*", default=["default", "peer"],
                         choices=list(RECOGNISERS))
     parser.add_argument("--splits", nargs="*", default=None, choices=["dev", "test"])
+    parser.add_argument("--list", action="store_true",
+                        help="list every command heard in the talk stream, and why")
+    parser.add_argument("--talk-rooms", nargs="*", default=[TALK_ROOM.name],
+                        help="rooms of the talk stream, e.g. 'pink 12' 'brown 12' clean")
+    parser.add_argument("--no-commands", action="store_true",
+                        help="the talk stream alone (no command streams)")
     args = parser.parse_args(argv)
     if not clips.have_espeak():
         print("needs espeak-ng and sox", file=sys.stderr)
@@ -219,11 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     splits = args.splits or (["test"] if args.quick else ["dev", "test"])
     conds = QUICK_CONDITIONS if args.quick else CONDITIONS
     began = time.monotonic()
-    jobs = [(n, s, c, args.quick) for s in splits for c in conds for n in args.recognisers]
+    jobs = [] if args.no_commands else [
+        (n, s, c, args.quick) for s in splits for c in conds for n in args.recognisers]
+    rooms = [c for c in TALK_ROOMS if c.name in args.talk_rooms]
     with hearing_pool() as pool:
-        talk_f = [pool.submit(score_talk, n, s, args.quick) for s in splits
-                  for n in args.recognisers]
-        rows = list(pool.map(score, *zip(*jobs, strict=True)))
+        talk_f = [pool.submit(score_talk, n, s, args.quick, r, args.list) for s in splits
+                  for r in rooms for n in args.recognisers]
+        rows = list(pool.map(score, *zip(*jobs, strict=True))) if jobs else []
         talk = [f.result() for f in talk_f]
     report(rows, talk, args.recognisers, splits)
     print(f"\n({time.monotonic() - began:.0f} s)")

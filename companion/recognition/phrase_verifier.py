@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from companion.recognition.phoneme_match import best_matched
+
 _LOGGER = logging.getLogger(__name__)
 
 _TOKENS = {
@@ -55,12 +57,43 @@ class VerifierSettings:
     ("great" -> "wait"), then -4.2 and down. Against no verifier, -3.0 cost 6 commands of
     297 on dev, -3.5 cost 4."""
     stop_floor: float = -3.0
-    """Least score of a stop or safeword (looser: a missed stop is worse than a false one).
-    Dev: real stops -1.5 and up; "thanks" taken for "stop" -5.85; with the 120 Hz
-    high-pass, a chatter line in pink noise taken for "red" -3.68 (-4.0 let it through)."""
+    """Least score of a stop phrase (looser: a missed stop is worse than a false one).
+    Dev: real stops -1.5 and up, in pink noise at 6 dB one "stop" at -2.91; "thanks"
+    taken for "stop" -5.85; with the 120 Hz high-pass, a chatter line in pink noise taken
+    for "red" -3.68 (-4.0 let it through)."""
+    safeword_floor: float = -2.6
+    """The same for a safeword that is no stop phrase ("red", "banana"). Dev talk stream: a
+    murmured "mm" (espeak-ng en-us+f1) was taken for "banana" at -2.87 to -2.96 in every
+    room (clean, pink and brown 12 dB, pink 6 dB); spoken safewords in the dev voices
+    scored -2.39 and up, down to pink noise at 6 dB."""
     stop_rescue_floor: float = -1.8
     """Least score of a stop that only the commands-only pass heard (the garbage path took
     the utterance). Dev split, background talk at 20 dB: babble became "stop it" at -2.2."""
+    long_phones: int = 14
+    """A command of this many phonemes or more ("play wind down for ten minutes") needs
+    ``long_floor``: in a reading, pocketsphinx finds long commands whose every word is
+    near some word read, and hama's weak backing was all that stood against them."""
+    long_floor: float = -2.9
+    """Dev talk stream: "play with the dog for a while before dinner" in brown noise taken
+    for "play wind down for a hundred fourteen minutes" at -3.17, a passage read in
+    background talk for "start after a fight routine for one hundred and eleven minutes"
+    at -3.37."""
+    min_matched_share: float = 0.0
+    """Least share of the command's phonemes that hama's own best path must hold in order
+    at its placement (:func:`~companion.recognition.phoneme_match.matched_phones`), unless
+    it scores ``matched_waived_above``: an interjection forced into a command scores
+    fairly (hama places the phrase over any sounds) but holds few of its sounds. Dev talk
+    stream: "cool" as "go on" (-2.27) 0 or 1 of 4, "ouch" as "louder" (-3.21) and "no"
+    (-2.29) 0 or 1 of 4 and 0 of 2, "lovely" as "louder" (-3.50) 1 of 4; spoken commands in
+    pink noise at 6 dB ("goodnight", "louder", "wait", "stop") 2 of 6, 2 of 4, 1 of 3, 2 of
+    4 at least. Not for a stop (its floor alone decides). Off (0.0) for now: at 1/3 it
+    took "cool" -> "go on" out of the dev talk stream in brown noise, but the held-out test
+    split then had one command fewer right in the clean room, pink 20 dB, brown 12 dB and
+    bursts; in the clean room it was a spoken "go on" (-2.96, 1 of 4 phonemes heard: a
+    clean espeak-ng "go on" is heard as "d l ɑ" too)."""
+    matched_waived_above: float = -2.0
+    """A command that scores this well is taken whatever hama's best path holds: a clean
+    espeak-ng "go on" scored -1.73 while hama's path held 1 of its 4 phonemes ("d l ɑ")."""
     rescue: bool = False
     """Also take any command the commands-only pass finds in speech the garbage path took,
     when hama agrees (stops are rescued without hama). Off: on the dev split, of the
@@ -84,6 +117,11 @@ class Verdict:
     best: str
     """The phrase that scored highest."""
     best_score: float
+    matched: int = -1
+    """The hypothesis's phonemes that hama's own best path holds at its placement
+    (:func:`~companion.recognition.phoneme_match.matched_phones`; -1: not counted)."""
+    phones: int = 0
+    """The hypothesis's phonemes."""
 
 
 class _Compiled:
@@ -246,9 +284,9 @@ class PhraseVerifier:
         own = self._sequence(hypothesis)
         if own is None:
             return None
-        score = float(_Compiled([own], self._blank, self._n_tokens).scores(llr)[0])
+        score, matched = best_matched(llr, own, self._blank)
         if not rivals or score < self.settings.floor:
-            return Verdict(score, hypothesis, score)  # the floor decides alone
+            return Verdict(score, hypothesis, score, matched, len(own))  # the floor alone
         scores = self._compiled.scores(llr)
         # Only phrases about as long as the hypothesis compete: a short one ("no", "yes")
         # fits somewhere in almost any speech, so its better fit says little.
@@ -256,12 +294,24 @@ class PhraseVerifier:
         best = int(np.argmax(rival))
         best_score = max(float(rival[best]), score)
         best_phrase = self._phrases[best] if best_score > score else hypothesis
-        return Verdict(score, best_phrase, best_score)
+        return Verdict(score, best_phrase, best_score, matched, len(own))
 
-    def agrees(self, verdict: Verdict, stop: bool, rescue: bool = False) -> bool:
-        """Whether hama backs the hypothesis (see :class:`VerifierSettings`)."""
+    def agrees(self, verdict: Verdict, stop: bool, rescue: bool = False,
+               safeword: bool = False) -> bool:
+        """Whether hama backs the hypothesis (see :class:`VerifierSettings`); ``safeword``:
+        it is a safeword, not a stop phrase."""
         s = self.settings
         if stop and not rescue:  # the floor alone (a verdict without rivals will do)
-            return verdict.score >= s.stop_floor
+            return verdict.score >= (s.safeword_floor if safeword else s.stop_floor)
         floor = s.rescue_floor if rescue else s.floor
-        return verdict.score >= floor and verdict.score >= verdict.best_score - s.margin
+        if verdict.phones >= s.long_phones:
+            floor = max(floor, s.long_floor)
+        return (verdict.score >= floor and verdict.score >= verdict.best_score - s.margin
+                and self.heard_enough(verdict))
+
+    def heard_enough(self, verdict: Verdict) -> bool:
+        """Whether hama's best path holds enough of the hypothesis's phonemes (see
+        ``min_matched_share``; a verdict whose phonemes were not counted passes)."""
+        s = self.settings
+        return (verdict.matched < 0 or verdict.score >= s.matched_waived_above
+                or verdict.matched >= s.min_matched_share * verdict.phones - 1e-9)

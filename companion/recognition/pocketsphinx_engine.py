@@ -69,6 +69,8 @@ class _PsDecoder:
         self._heard_speech = False
         """Whether an utterance has been finished (the cepstral mean then carries on)."""
         self._streaming = False
+        self.heard_s = 0.0
+        """How long the utterance being finished was heard (seconds, before any cut)."""
         self.span: tuple[float, float] | None = None
         """Where the last finished utterance's words are (seconds from its first audio)."""
         self._grammar = CompanionVoice.QUIET.value
@@ -190,7 +192,7 @@ class _PsDecoder:
     def finish(self, speech_frames: int, trailing_frames: int,
                lead_frames: int) -> tuple[str, float] | None:
         self._end_stream()
-        heard_s = len(self._audio) * FRAME_S
+        heard_s = self.heard_s = len(self._audio) * FRAME_S
         self._audio = self._audio[lead_frames:]
         speech = speech_frames * FRAME_S
         self._decode_whole(self._grammar, trailing_frames)
@@ -282,10 +284,12 @@ class _PsDecoder:
                                          rivals=rescue or not stop)
         if verdict is None:
             return not rescue
-        ok = self._verifier.agrees(verdict, stop, rescue)
-        _LOGGER.debug("hama %r %.2f (best %r %.2f)%s: %s", command.text, verdict.score,
-                      verdict.best, verdict.best_score, " rescue" if rescue else "",
-                      "agrees" if ok else "rejects")
+        safeword = stop and command.text in self._commands.safewords
+        ok = self._verifier.agrees(verdict, stop, rescue, safeword)
+        _LOGGER.debug("hama %r %.2f (best %r %.2f) matched %d/%d over %.2f of %.2f s%s: %s",
+                      command.text, verdict.score, verdict.best, verdict.best_score,
+                      verdict.matched, verdict.phones, len(self._audio) * FRAME_S, self.heard_s,
+                      " rescue" if rescue else "", "agrees" if ok else "rejects")
         return ok
 
     def _rescue(self, speech_seconds: float, trailing_frames: int) -> str | None:
