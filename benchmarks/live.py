@@ -17,6 +17,7 @@ sink.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -159,28 +160,21 @@ def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
         return proc.wait(), "killed"
 
 
-def awake_sink(child_env: dict[str, str]) -> subprocess.Popen:
-    """Digital silence played into the default sink at 20 ms latency (``pacat``), so the
-    sink runs as a sound card's would; the caller terminates it."""
-    return subprocess.Popen(["pacat", "--playback", "--raw", "--format=s16le", "--rate=16000",
-                             "--channels=1", "--latency-msec=20"], env=child_env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-
 ROOM_DBFS = -60.0
 """A quiet bedroom's noise floor through a real microphone (pink noise)."""
 
 
 class RoomFloor:
-    """A quiet room's own noise (pink, ``dbfs``) played into the default sink all along, at
-    20 ms latency (``pacat``): what a real microphone hears between words, and a sink that
-    runs as a sound card's does (see the module). A context manager."""
+    """A quiet room's own noise (pink, ``dbfs``; None: digital silence) played into the
+    default sink all along, at 20 ms latency (``pacat``): what a real microphone hears
+    between words, and a sink that runs as a sound card's does (see the module). A context
+    manager."""
 
-    def __init__(self, child_env: dict[str, str], dbfs: float = ROOM_DBFS) -> None:
+    def __init__(self, child_env: dict[str, str], dbfs: float | None = ROOM_DBFS) -> None:
         from tests.clips import pink_noise
 
-        noise = pink_noise(16000 * 10, seed=11) * 32767 * 10 ** (dbfs / 20)
+        noise = (np.zeros(16000 * 10) if dbfs is None
+                 else pink_noise(16000 * 10, seed=11) * 32767 * 10 ** (dbfs / 20))
         self._pcm = np.clip(np.round(noise), -32768, 32767).astype("<i2").tobytes()
         self._proc = subprocess.Popen(
             ["pacat", "--playback", "--raw", "--format=s16le", "--rate=16000",
@@ -224,19 +218,12 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"play a quiet room's noise ({ROOM_DBFS:g} dBFS) into the sink")
     args = parser.parse_args(argv)
     child_env = env.isolate()
-    keeper = awake_sink(child_env) if args.awake_sink else None
-    room = RoomFloor(child_env).__enter__() if args.room else None
-    try:
-        time.sleep(0.5 if keeper else 0.0)
+    played = (RoomFloor(child_env, ROOM_DBFS if args.room else None)
+              if args.room or args.awake_sink else contextlib.nullcontext())
+    with played:
         runs = [listen(child_env, listen_s=2.0) for _ in range(max(args.launches - 1, 0))]
         runs.append(listen(child_env, listen_s=2.0, windows=args.windows,
                            window_s=args.window_s))
-    finally:
-        if keeper is not None:
-            keeper.terminate()
-            keeper.wait()
-        if room is not None:
-            room.__exit__()
     startups = [round(r.startup_s, 3) for r in runs]
     print(json.dumps({
         "startup_s": startups, "startup_s_median": statistics.median(startups),

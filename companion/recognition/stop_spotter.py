@@ -100,9 +100,10 @@ class Spotted:
     end_s: float = 0.0
     """Where the phrase is placed in the audio scored (seconds from its start)."""
     matched: int = -1
-    """Its phonemes that hama's own best path holds there (:func:`matched_phones`; logged
-    only: as a rule it cost real stops said over others' talk, whose best path there is
-    theirs as much as the speaker's: dev split, "that's enough" at -1.32 held 1 of 8)."""
+    """Its phonemes that hama's own best path holds there (:func:`matched_phones`; counted
+    only for the debug log, -1 otherwise: as a rule it cost real stops said over others'
+    talk, whose best path there is theirs as much as the speaker's: dev split, "that's
+    enough" at -1.32 held 1 of 8)."""
     phones: int = 0
 
 
@@ -144,6 +145,7 @@ class StopSpotter:
         if llr.shape[0] < 2:
             return []
         seconds = (len(pcm) / 2 / SAMPLE_RATE + 2 * PAD_S) / llr.shape[0]
+        logged = _LOGGER.isEnabledFor(logging.DEBUG)
         out = []
         for phrase, seq in self._stops:
             least = self._least(phrase)
@@ -168,10 +170,11 @@ class StopSpotter:
             rival, rival_score = "", -np.inf
             if score >= least and self._stands(apart, around, rolling):  # else no matter
                 rival, rival_score = self._rival(llr, seq, first, last, seconds)
+            matched = (matched_phones(llr, seq, self._verifier.blank, first, last)
+                       if logged else -1)  # for the debug line alone
             out.append(Spotted(phrase, score, rival, rival_score, apart, around,
                                first * seconds - PAD_S, (last + 1) * seconds - PAD_S,
-                               matched_phones(llr, seq, self._verifier.blank, first, last),
-                               len(seq)))
+                               matched, len(seq)))
         return sorted(out, key=lambda f: -f.score)
 
     def _stands(self, apart: float, around: float, rolling: bool = False) -> bool:
