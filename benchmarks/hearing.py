@@ -25,6 +25,8 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
+
 from benchmarks.accuracy import INTERJECTIONS, MORE_CHATTER, TRUTH
 from benchmarks.hearing_mix import (
     DEV_VOICES,
@@ -93,6 +95,8 @@ RECOGNISERS = {
     "hama-rescue": (None, EndpointerSettings(),
                     RejectionSettings(verifier=VerifierSettings(rescue=True))),
     "round3": (None, EndpointerSettings(), RejectionSettings(verifier=ROUND3_VERIFIER)),
+    "no-sw-share": (None, EndpointerSettings(), RejectionSettings(
+        verifier=VerifierSettings(safeword_min_matched_share=0.0))),
     "matched": (None, EndpointerSettings(), RejectionSettings(
         verifier=VerifierSettings(min_matched_share=1 / 3))),
 }
@@ -129,7 +133,8 @@ def _talk(split: str, quick: bool) -> list[tuple]:
     voices = DEV_VOICES if split == "dev" else TEST_VOICES
     lines = clips.CHATTER + MORE_CHATTER
     step = 4 if quick else 1
-    items = [(say(t, voices[i % len(voices)]), t, None, {}) for i, t in enumerate(lines[::step])]
+    items: list[tuple[np.ndarray, str, str | None, dict]] = [
+        (say(t, voices[i % len(voices)]), t, None, {}) for i, t in enumerate(lines[::step])]
     items += [(say(t, voices[(i + 1) % len(voices)]), t, "interjection", {})
               for i, t in enumerate(INTERJECTIONS[::step])]
     if split == "test":

@@ -49,7 +49,8 @@ both splits say); none is a command."""
 def dev_talk(say: Callable[[str, tuple], np.ndarray],
              voices: tuple[tuple, ...]) -> list[tuple[np.ndarray, str, str | None, dict]]:
     """The dev split's readings and murmurs, round robin over its voices."""
-    items = [(say(t, voices[i % len(voices)]), t, None, {}) for i, t in enumerate(READINGS)]
+    items: list[tuple[np.ndarray, str, str | None, dict]] = [
+        (say(t, voices[i % len(voices)]), t, None, {}) for i, t in enumerate(READINGS)]
     items += [(say(t, voices[(i + 2) % len(voices)]), t, "interjection", {})
               for i, t in enumerate(MURMURS)]
     return items

@@ -66,6 +66,12 @@ class VerifierSettings:
     murmured "mm" (espeak-ng en-us+f1) was taken for "banana" at -2.87 to -2.96 in every
     room (clean, pink and brown 12 dB, pink 6 dB); spoken safewords in the dev voices
     scored -2.39 and up, down to pink noise at 6 dB."""
+    safeword_min_matched_share: float = 1 / 3
+    """...and at least this share of its phonemes on hama's own best path there
+    (:func:`~companion.recognition.phoneme_match.matched_phones`): a murmur is not a
+    safeword. Dev split: spoken safewords pocketsphinx took held 1 of 3 ("red", brown noise
+    6 dB) and 3 of 6 ("banana", pink 6 dB) and up; "banana" heard in background talk at
+    6 dB (-2.09) held 1 of 6."""
     stop_rescue_floor: float = -1.8
     """Least score of a stop that only the commands-only pass heard (the garbage path took
     the utterance). Dev split, background talk at 20 dB: babble became "stop it" at -2.2."""
@@ -302,7 +308,11 @@ class PhraseVerifier:
         it is a safeword, not a stop phrase."""
         s = self.settings
         if stop and not rescue:  # the floor alone (a verdict without rivals will do)
-            return verdict.score >= (s.safeword_floor if safeword else s.stop_floor)
+            if safeword:
+                return verdict.score >= s.safeword_floor and (
+                    verdict.matched < 0
+                    or verdict.matched >= s.safeword_min_matched_share * verdict.phones - 1e-9)
+            return verdict.score >= s.stop_floor
         floor = s.rescue_floor if rescue else s.floor
         if verdict.phones >= s.long_phones:
             floor = max(floor, s.long_floor)
