@@ -52,7 +52,7 @@ def _flite(text: str, voice: str) -> bytes:
         subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(wav)], check=True,
                        capture_output=True)
         return subprocess.run(
-            ["sox", "-q", str(wav), "-r", str(clips.RATE), "-c", "1", "-b", "16",
+            ["sox", "-R", "-q", str(wav), "-r", str(clips.RATE), "-c", "1", "-b", "16",
              "-e", "signed-integer", "-t", "raw", "-"], capture_output=True, check=True).stdout
 
 

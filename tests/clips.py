@@ -30,12 +30,15 @@ def have_espeak() -> bool:
 
 @functools.lru_cache(maxsize=512)
 def _speak_cached(text: str, voice: str, rate: int, pitch: int | None) -> bytes:
+    """espeak-ng's speech at 16 kHz. sox runs repeatable (``-R``): it dithers with a new
+    random seed in every process otherwise, so the same text came out slightly different in
+    each, and the hearing benchmark's figures moved between runs of the same code."""
     cmd = ["espeak-ng", "-v", voice, "-s", str(rate), "--stdout"]
     if pitch is not None:
         cmd += ["-p", str(pitch)]
     wav = subprocess.run(cmd + ["--", text], capture_output=True, check=True).stdout
     raw = subprocess.run(
-        ["sox", "-q", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16",
+        ["sox", "-R", "-q", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16",
          "-e", "signed-integer", "-t", "raw", "-"],
         input=wav, capture_output=True, check=True).stdout
     return raw
@@ -116,7 +119,7 @@ def mix_pink(audio: np.ndarray, snr_db: float, seed: int = 0,
 def load_wav(path: Path | str) -> np.ndarray:
     """Any audio file sox reads → int16 mono 16 kHz."""
     raw = subprocess.run(
-        ["sox", "-q", str(path), "-r", str(RATE), "-c", "1", "-b", "16",
+        ["sox", "-R", "-q", str(path), "-r", str(RATE), "-c", "1", "-b", "16",
          "-e", "signed-integer", "-t", "raw", "-"], capture_output=True, check=True).stdout
     return np.frombuffer(raw, dtype=np.int16).copy()
 
