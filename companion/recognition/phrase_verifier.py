@@ -311,19 +311,19 @@ class PhraseVerifier:
         s = self.settings
         if stop and not rescue:  # the floor alone (a verdict without rivals will do)
             if safeword:
-                return verdict.score >= s.safeword_floor and (
-                    verdict.matched < 0 or verdict.score >= s.matched_waived_above
-                    or verdict.matched >= s.safeword_min_matched_share * verdict.phones - 1e-9)
+                return (verdict.score >= s.safeword_floor
+                        and self.heard_enough(verdict, s.safeword_min_matched_share))
             return verdict.score >= s.stop_floor
         floor = s.rescue_floor if rescue else s.floor
         if verdict.phones >= s.long_phones:
             floor = max(floor, s.long_floor)
         return (verdict.score >= floor and verdict.score >= verdict.best_score - s.margin
-                and self.heard_enough(verdict))
+                and self.heard_enough(verdict, s.min_matched_share))
 
-    def heard_enough(self, verdict: Verdict) -> bool:
-        """Whether hama's best path holds enough of the hypothesis's phonemes (see
-        ``min_matched_share``; a verdict whose phonemes were not counted passes)."""
+    def heard_enough(self, verdict: Verdict, share: float) -> bool:
+        """Whether hama's best path holds at least ``share`` of the hypothesis's phonemes
+        (``min_matched_share``, or ``safeword_min_matched_share``), or it scores
+        ``matched_waived_above``; a verdict whose phonemes were not counted passes."""
         s = self.settings
         return (verdict.matched < 0 or verdict.score >= s.matched_waived_above
-                or verdict.matched >= s.min_matched_share * verdict.phones - 1e-9)
+                or verdict.matched >= share * verdict.phones - 1e-9)
