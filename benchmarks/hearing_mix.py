@@ -51,9 +51,7 @@ def _flite(text: str, voice: str) -> bytes:
         wav = Path(tmp) / "out.wav"
         subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(wav)], check=True,
                        capture_output=True)
-        return subprocess.run(
-            ["sox", "-R", "-q", str(wav), "-r", str(clips.RATE), "-c", "1", "-b", "16",
-             "-e", "signed-integer", "-t", "raw", "-"], capture_output=True, check=True).stdout
+        return clips.load_wav(wav).tobytes()
 
 
 def say(text: str, voice: Voice) -> np.ndarray:

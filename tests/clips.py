@@ -28,20 +28,26 @@ def have_espeak() -> bool:
     return shutil.which("espeak-ng") is not None and shutil.which("sox") is not None
 
 
+def _raw16k(source: list[str], wav: bytes | None = None) -> bytes:
+    """What sox reads from ``source`` (a path, or ``["-t", "wav", "-"]`` for ``wav`` on
+    stdin) as raw int16 mono at :data:`RATE`. sox runs repeatable (``-R``): it dithers with
+    a new random seed in every process otherwise, so the same text came out slightly
+    different in each, and the hearing benchmark's figures moved between runs of the same
+    code."""
+    return subprocess.run(
+        ["sox", "-R", "-q", *source, "-r", str(RATE), "-c", "1", "-b", "16",
+         "-e", "signed-integer", "-t", "raw", "-"],
+        input=wav, capture_output=True, check=True).stdout
+
+
 @functools.lru_cache(maxsize=512)
 def _speak_cached(text: str, voice: str, rate: int, pitch: int | None) -> bytes:
-    """espeak-ng's speech at 16 kHz. sox runs repeatable (``-R``): it dithers with a new
-    random seed in every process otherwise, so the same text came out slightly different in
-    each, and the hearing benchmark's figures moved between runs of the same code."""
+    """espeak-ng's speech at 16 kHz (raw int16)."""
     cmd = ["espeak-ng", "-v", voice, "-s", str(rate), "--stdout"]
     if pitch is not None:
         cmd += ["-p", str(pitch)]
     wav = subprocess.run(cmd + ["--", text], capture_output=True, check=True).stdout
-    raw = subprocess.run(
-        ["sox", "-R", "-q", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16",
-         "-e", "signed-integer", "-t", "raw", "-"],
-        input=wav, capture_output=True, check=True).stdout
-    return raw
+    return _raw16k(["-t", "wav", "-"], wav)
 
 
 def speak(text: str, voice: str = "en-us", rate: int = 160, pitch: int | None = None,
@@ -118,10 +124,7 @@ def mix_pink(audio: np.ndarray, snr_db: float, seed: int = 0,
 
 def load_wav(path: Path | str) -> np.ndarray:
     """Any audio file sox reads → int16 mono 16 kHz."""
-    raw = subprocess.run(
-        ["sox", "-R", "-q", str(path), "-r", str(RATE), "-c", "1", "-b", "16",
-         "-e", "signed-integer", "-t", "raw", "-"], capture_output=True, check=True).stdout
-    return np.frombuffer(raw, dtype=np.int16).copy()
+    return np.frombuffer(_raw16k([str(path)]), dtype=np.int16).copy()
 
 
 def chunks(audio: np.ndarray, size: int = CHUNK_BYTES) -> Iterator[bytes]:
