@@ -18,7 +18,7 @@ import pytest
 from companion.audio.device_streams import SoundDeviceSink, SoundDeviceSource
 from companion.audio.stream import OUTPUT_RATE
 from tests.live_room import events_of, interrupt, write_command
-from tests.test_faults_devices import NullSinks, wait_until
+from tests.test_faults_devices import NullSinks, tone_wav, wait_until
 
 pytestmark = pytest.mark.audio
 REPO = Path(__file__).resolve().parent.parent
@@ -76,6 +76,42 @@ def test_listen_names_a_lost_microphone_and_hears_again_when_it_returns(
         assert heard, err.lines
         print(f"a command heard {time.monotonic() - t_back:.2f} s after the microphone "
               "returned (including the command itself)")
+        assert proc.poll() is None
+        lost = [line for line in err.lines if "microphone lost" in line]
+        assert len(lost) == 1, err.lines  # said once: not by a log line and the status too
+        assert sum("working again" in line for line in err.lines) == 1, err.lines
+    finally:
+        try:
+            interrupt(proc, timeout=15)
+        finally:
+            sinks.close()
+
+
+def test_listen_says_once_that_the_microphone_is_silent_and_once_that_it_hears_again(
+        pulse_null_sink, companion_env, tmp_path) -> None:
+    """The microphone's sink plays nothing (a muted microphone: digital zeros), then a tone."""
+    sinks = NullSinks()
+    spk, mic = f"qc_live_spk_{os.getpid()}", f"qc_live_mic_{os.getpid()}"
+    sinks.load(spk)
+    sinks.load(mic)
+    env = dict(companion_env, PULSE_SINK=spk, PULSE_SOURCE=f"{mic}.monitor")
+    proc = subprocess.Popen([sys.executable, "-m", "companion", "listen"], env=env,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    err = Stderr(proc)
+    try:
+        assert wait_until(lambda: err.has("microphone gives only silence"), 60), err.lines
+        time.sleep(10.0)  # long enough for a reopen that still finds zeros
+        silent = [line for line in err.lines if "silence" in line]
+        assert len(silent) == 1, err.lines
+        assert silent[0].startswith("companion: ") and "`companion devices`" in silent[0]
+        tone = tone_wav(tmp_path / "tone.wav", seconds=3.0)
+        for _ in range(4):  # a reopen may be under way when the tone starts: try again
+            subprocess.run(["paplay", f"--device={mic}", str(tone)], env=env, check=True,
+                           timeout=20)
+            if err.has("working again"):
+                break
+        assert sum("working again" in line for line in err.lines) == 1, err.lines
         assert proc.poll() is None
     finally:
         try:

@@ -185,7 +185,7 @@ class SoundDeviceSource(_SupervisedStream):
     it once and keep it: the first chunk takes ~2 s to arrive (``wait_ready``).
     A microphone that gives only digital zeros for ``zero_input_s`` counts as lost and is
     reopened (a muted or vanished device; PulseAudio moves a stream whose source went away
-    to another, often silent, one). It is said once, at WARNING, and ``notice`` says
+    to another, often silent, one). It is said once, at ``fault_level``, and ``notice`` says
     ``SILENT_NOTICE`` until a sample that is not zero arrives. If it is still all zeros
     after a reopen, the wait before the next one doubles, up to ``zero_input_max_s``.
     No such reopen starts while a speaker stream is lost or just back (see
@@ -243,10 +243,10 @@ class SoundDeviceSource(_SupervisedStream):
             return
         self._zero_episode = True
         self.notice = self.SILENT_NOTICE
-        log.warning("microphone gives only digital silence (%s), so no command can be "
-                    "heard: switch it on or unmute it, or pick another with `companion "
-                    "devices` (it hears again as soon as sound comes in)",
-                    why.removeprefix("only digital silence "))
+        log.log(self.fault_level, "microphone gives only digital silence (%s), so no "
+                "command can be heard: switch it on or unmute it, or pick another with "
+                "`companion devices` (it hears again as soon as sound comes in)",
+                why.removeprefix("only digital silence "))
 
     def _notice_when_back(self) -> str | None:
         return self.SILENT_NOTICE if self._zero_episode else None

@@ -40,8 +40,9 @@ class _SupervisedStream:
     PulseAudio device it was sent to (``PULSE_SINK``/``PULSE_SOURCE``) gone, or (for a
     microphone) only digital zeros for ``zero_input_s``. Reopening looks the device up again
     by name every ``retry_every_s`` at most; when the name is not found PortAudio is
-    re-initialised, so a re-plugged device is seen. A loss is logged once at WARNING and
-    kept in ``notice`` (for the status line) until the device is back.
+    re-initialised, so a re-plugged device is seen. A loss is kept in ``notice`` until the
+    device is back, and logged once at WARNING (at INFO when ``on_status_line``: then the
+    status line says it, and the person reads it once).
     """
 
     kind = "output"
@@ -66,6 +67,9 @@ class _SupervisedStream:
         self.reconnects = 0
         self.notice: str | None = None
         """What is wrong with this device now, for the status line; None when it works."""
+        self.on_status_line = False
+        """True when a status line shows ``notice`` (``companion listen``): the loss, the
+        tries and the return are then logged at INFO, not said a second time."""
         self.lost_at: float | None = None
         self._reopened_at = -1e9
         self._stream: Any = None
@@ -80,7 +84,8 @@ class _SupervisedStream:
         self._next_route_check = 0.0
         self._reinit_drop = False
         self.connected = False
-        self._open_and_start()  # errors here go to the user
+        with quiet_stderr():  # PortAudio's own lines: the error here says it in one
+            self._open_and_start()  # errors here go to the user
         log.info("%s '%s' opened", self.role, self.device_name)
         with _registry_lock:
             _registry.append(self)
@@ -192,7 +197,12 @@ class _SupervisedStream:
             return
         self.lost_at = time.monotonic()
         self.notice = f"{self.role} lost, {WHILE_LOST[self.kind]}"
-        log.warning("%s lost (%s), %s", self.role, why, WHILE_LOST[self.kind])
+        log.log(self.fault_level, "%s lost (%s), %s", self.role, why, WHILE_LOST[self.kind])
+
+    @property
+    def fault_level(self) -> int:
+        """Log level of a loss and its return: WARNING, or INFO when a status line says it."""
+        return logging.INFO if self.on_status_line else logging.WARNING
 
     def _reconnect(self) -> None:
         delay, tries, warned = 0.25, 0, False
@@ -206,8 +216,8 @@ class _SupervisedStream:
                     self._open_and_start()
             except AudioDeviceError as exc:
                 if not warned:
-                    log.warning("%s not back yet (%s); trying again every %.1f s", self.role,
-                                exc, self.retry_every_s)
+                    log.log(self.fault_level, "%s not back yet (%s); trying again every "
+                            "%.1f s", self.role, exc, self.retry_every_s)
                     warned = True
                 else:
                     log.debug("%s reconnect try %d failed: %s", self.role, tries, exc)
@@ -216,8 +226,8 @@ class _SupervisedStream:
             self.reconnects += 1
             self._reopened_at = time.monotonic()
             if self.lost_at is not None:
-                log.warning("%s '%s' back after %.1f s", self.role, self.device_name,
-                            time.monotonic() - self.lost_at)
+                log.log(self.fault_level, "%s '%s' back after %.1f s", self.role,
+                        self.device_name, time.monotonic() - self.lost_at)
             self.notice, self.lost_at = self._notice_when_back(), None
             return
 

@@ -2,7 +2,8 @@
 
 The supervisors of the microphone and the speaker keep a ``notice`` while their device is
 lost; the output thread keeps ``error`` while writing fails. This joins them into one
-line and hands it on only when it changes (``None`` when all is well again).
+line and hands it on only when it changes (``None`` when all is well again), and tells the
+supervisors so, so that they do not log the same fault a second time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ class DeviceFaults:
                  show: Callable[[str | None], None]) -> None:
         self.source = source
         self.sink = sink
+        for stream in (source, sink):  # the status line says their faults: they need not
+            if hasattr(stream, "on_status_line"):
+                stream.on_status_line = True
         self.output = output
         self._show = show
         self._last: str | None = None

@@ -109,7 +109,7 @@ class StatusLine:
             return
         status = self.player.status()
         last = self.session.last_command
-        key = f"{status.state.value} {status.routine} {id(last)} {self._notice}"
+        key = f"{status.state.value} {status.routine} {id(last)}"  # a notice has its own line
         if key != self._last_text:
             self.stream.write(text + "\n")
             self.stream.flush()
