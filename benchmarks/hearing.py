@@ -20,7 +20,9 @@ what Rhasspy 2.5 does, and every figure of ``default`` is also given as a ratio 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import multiprocessing
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -237,7 +239,23 @@ def hearing_pool() -> ProcessPoolExecutor:
     """Two worker processes, started fresh (spawn). Forked from a process that has run
     threads (the suite's live sections, the synthesis and onnxruntime threads), both workers
     hung on a lock the fork had copied held: the quick suite in CI never ended."""
-    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_end_with_parent)
+
+
+def _end_with_parent() -> None:
+    """In a worker: end when the process that started it ends (stopped with SIGTERM, the
+    benchmark left both workers running on to the end of their rooms). Linux only."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2): the signal this process gets when its parent ends."""
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
