@@ -8,7 +8,11 @@ to an utterance was not scored at all. So the :class:`StopWatch` keeps the last
 ``window_s`` of what the engine hears and, each time a loud part (``loud_s`` or more) is
 followed by ``after_s`` of something at least ``dip_db`` quieter (the pause after a
 stop, under other talk), the :class:`~companion.recognition.stop_spotter.StopSpotter`
-scores that window. A stop it takes is heard there and then.
+scores that window. A stop it takes is heard there and then. A quiet room's own noise
+swings by 5 dB too, and each check is a hama run (~90 ms): so a loud part no louder than
+the room's quiet (:func:`~companion.recognition.vad.room_quiet_dbfs`) is never checked
+(listening to a quiet room, pink noise at -60 dBFS, it was checked every 2.5 s: ~3.6% of a
+core).
 
 Inside an utterance it checks only when the endpointer has not heard the whole pause as
 silence (other people's talk went on in it): a pause it hears too ends the utterance
@@ -86,18 +90,19 @@ class StopWatch:
         self._pending = pending
 
     def frame(self, pcm: bytes, level: float, utterance_s: float | None,
-              paused: int = 0) -> Spotted | None:
+              paused: int = 0, quiet_db: float = -np.inf) -> Spotted | None:
         """One 20 ms frame as the engine hears it and its level (dB); ``utterance_s``: how
         long the open utterance has run (None: none is open); ``paused``: for how many frames
         the endpointer has heard a pause (all of this one: the utterance ends soon and is
-        scored whole then, so no check here).
+        scored whole then, so no check here); ``quiet_db``: a loud part under this level is
+        the room's own quiet (a quiet room's noise swings by 5 dB too), never checked.
         A stop taken here, with its placement in seconds before now (negative ``start_s``
         and ``end_s``)."""
         self._pcm.append(pcm)
         self._levels.append(level)
         if self._pending is not None:
             return self._confirmed(level)
-        if not self.settings.enabled or not self._due():
+        if not self.settings.enabled or not self._due(quiet_db):
             return None
         if utterance_s is not None and (paused >= self._after
                                         or utterance_s < self.settings.min_utterance_s):
@@ -144,16 +149,19 @@ class StopWatch:
     LOOK_BACK_S = 0.6
     """The stretch before the quieter part whose loudest tenth is the loud level."""
 
-    def _due(self) -> bool:
-        """Whether a loud part has just been followed by ``after_s`` of sound ``dip_db``
-        quieter (once per loud part: any louder frame re-arms it)."""
+    def _due(self, quiet_db: float) -> bool:
+        """Whether a loud part (above ``quiet_db``) has just been followed by ``after_s`` of
+        sound ``dip_db`` quieter (once per loud part: any louder frame re-arms it)."""
         levels = np.fromiter(self._levels, dtype=np.float64)
         n = levels.size
         if n < self._after + self._loud:
             return False
         before = levels[max(0, n - self._after - round(self.LOOK_BACK_S / FRAME_S)):
                         n - self._after]
-        bar = float(np.percentile(before, 90)) - self.settings.dip_db
+        loud = float(np.percentile(before, 90))
+        if loud < quiet_db:
+            return False
+        bar = loud - self.settings.dip_db
         if levels[-1] > bar:
             self._armed = True
             return False

@@ -33,7 +33,7 @@ from companion.recognition.stop_watch import StopWatch
 from companion.recognition.talk_rescan import TalkRescan, narrowed, steady
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE, Utterance
 from companion.recognition.utterance_levels import UtteranceLevels, loud_level
-from companion.recognition.vad import SileroGate, room_quiet_dbfs
+from companion.recognition.vad import FULL_SCALE_DB, SileroGate, room_quiet_dbfs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -192,8 +192,9 @@ class StreamingRecognizer:
         utterance: other people's talk kept it going)."""
         if self._watch is None:
             return None
+        quiet_db = room_quiet_dbfs(self._vad.floor_db) + FULL_SCALE_DB
         found = self._watch.frame(pcm, level, self._clock.now - self._start
-                                  if self._in_utt else None, self._silent_run)
+                                  if self._in_utt else None, self._silent_run, quiet_db)
         cmd = self.commands.parse(found.phrase) if found is not None else None
         now = self._clock.now
         if found is None or cmd is None or now + found.start_s < self._quiet_until:
