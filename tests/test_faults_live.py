@@ -120,6 +120,36 @@ def test_listen_says_once_that_the_microphone_is_silent_and_once_that_it_hears_a
             sinks.close()
 
 
+def test_listen_says_once_that_the_room_is_too_noisy(
+        pulse_null_sink, companion_env, tmp_path) -> None:
+    """White noise at -11 dBFS RMS fills the microphone (a vacuum cleaner beside it)."""
+    sinks = NullSinks()
+    spk, mic = f"qc_live_spk_{os.getpid()}", f"qc_live_mic_{os.getpid()}"
+    sinks.load(spk)
+    sinks.load(mic)
+    env = dict(companion_env, PULSE_SINK=spk, PULSE_SOURCE=f"{mic}.monitor")
+    noise = tmp_path / "noise.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(noise), "synth",
+                    "30", "whitenoise", "vol", "0.9"], check=True)
+    roar = subprocess.Popen(["paplay", f"--device={mic}", str(noise)], env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "companion", "listen"], env=env,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    err = Stderr(proc)
+    try:
+        assert wait_until(lambda: err.has("too noisy to hear you well"), 25), err.lines
+        time.sleep(4.0)
+        assert sum("too noisy" in line for line in err.lines) == 1, err.lines
+        assert proc.poll() is None
+    finally:
+        roar.terminate()
+        roar.wait(timeout=10)
+        try:
+            interrupt(proc, timeout=15)
+        finally:
+            sinks.close()
+
+
 def _pulse_pid() -> int | None:
     runtime = os.environ.get("PULSE_RUNTIME_PATH")
     if not runtime or not (Path(runtime) / "pid").is_file():

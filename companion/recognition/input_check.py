@@ -1,7 +1,8 @@
 """Is the microphone giving something a voice can be heard in?
 
 Watches the raw input frame by frame and names a lasting problem once (logged as a
-warning, and kept in :attr:`InputCheck.problem` for the status line): a room too loud to
+warning, or at ``level`` where a status line shows it, and kept in
+:attr:`InputCheck.problem` for the status line): a room too loud to
 hear a voice in, or a clipping input. While either lasts, the streaming loop takes nothing for
 a command. Digital silence is not judged here: on a file it is just quiet, and a microphone
 that gives only zeros is a lost device (``companion.audio.device_streams``).
@@ -38,7 +39,9 @@ class InputCheck:
     WINDOW_FRAMES = 150
     """3 s of frames: a problem must last this long to be named."""
 
-    def __init__(self) -> None:
+    def __init__(self, level: int = logging.WARNING) -> None:
+        self.level = level
+        """Log level of a problem's start (INFO where a status line already says it)."""
         self._levels: list[float] = []
         self._clipped: list[int] = []
         self._samples = 0
@@ -75,7 +78,7 @@ class InputCheck:
 
     def _set(self, problem: InputProblem | None) -> None:
         if problem is not None and problem is not self.problem and problem not in self._said:
-            _LOGGER.warning("input: %s", problem.value)
+            _LOGGER.log(self.level, "input: %s", problem.value)
             self._said.add(problem)
         elif problem is None and self.problem is not None:
             _LOGGER.info("input: fine again (%s is over)", self.problem.value)

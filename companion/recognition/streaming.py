@@ -78,6 +78,7 @@ class StreamingRecognizer:
                                   round(settings.command_hangover / FRAME_S))
         """Silent frames after which the utterance so far is decoded whole and checked."""
         self._gate: SileroGate | None = None
+        self._input_level = logging.WARNING
         self.reset()
 
     def reset(self) -> None:
@@ -85,7 +86,7 @@ class StreamingRecognizer:
         self._clock = SampleClock()
         self._pending = b""
         self._vad = EnergyEndpointer(self.settings)
-        self._input = InputCheck()
+        self._input = InputCheck(self._input_level)
         if self._watch is not None:
             self._watch.reset()
         if self.settings.vad == "silero":
@@ -145,6 +146,11 @@ class StreamingRecognizer:
     def input_problem(self) -> InputProblem | None:
         """What is wrong with the input now ("too noisy to hear you well"), if anything."""
         return self._input.problem
+
+    def show_input_problems_elsewhere(self) -> None:
+        """A status line shows :attr:`input_problem` (``companion listen``): log it at INFO
+        from now on, not at WARNING, so that the person reads it once."""
+        self._input_level = self._input.level = logging.INFO
 
     def flush(self) -> list[Utterance]:
         """End of input: decide on a pending utterance."""

@@ -150,6 +150,8 @@ class LiveLoop:
         self._on_tick = on_tick or (lambda: None)
         self._on_problem = on_input_problem or (lambda text: None)
         """Told what is wrong with the input when that changes (None when it is over)."""
+        if on_input_problem is not None and hasattr(recognizer, "show_input_problems_elsewhere"):
+            recognizer.show_input_problems_elsewhere()  # said there, not logged a second time
         self._problem: object = None
         self._stop = threading.Event()
         self._recent_refs: collections.deque[np.ndarray] = collections.deque(maxlen=50)
