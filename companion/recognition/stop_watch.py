@@ -8,11 +8,11 @@ to an utterance was not scored at all. So the :class:`StopWatch` keeps the last
 ``window_s`` of what the engine hears and, each time a loud part (``loud_s`` or more) is
 followed by ``after_s`` of something at least ``dip_db`` quieter (the pause after a
 stop, under other talk), the :class:`~companion.recognition.stop_spotter.StopSpotter`
-scores that window. A stop it takes is heard there and then. A quiet room's own noise
+scores that window. A stop it takes is heard there and then. A room's own steady noise
 swings by 5 dB too, and each check is a hama run (~90 ms): so a loud part no louder than
-the room's quiet (:func:`~companion.recognition.vad.room_quiet_dbfs`) is never checked
-(listening to a quiet room, pink noise at -60 dBFS, it was checked every 2.5 s: ~3.6% of a
-core).
+the room's quiet (:func:`~companion.recognition.vad.room_quiet_dbfs`), or with no voice in
+it (Silero's), is never checked. Listening to a quiet room (pink noise at -60 dBFS) it was
+checked every 2.5 s, ~3.6% of a core; to a fan (-40 dBFS), about as often, ~5%.
 
 Inside an utterance it checks only when the endpointer has not heard the whole pause as
 silence (other people's talk went on in it): a pause it hears too ends the utterance
@@ -78,6 +78,7 @@ class StopWatch:
         """Forget the audio heard so far (an utterance was decided on it)."""
         self._pcm: deque[bytes] = deque(maxlen=self._window)
         self._levels: deque[float] = deque(maxlen=self._window)
+        self._voiced: deque[bool] = deque(maxlen=self._window)
         self._armed = False
         self._pending: _Pending | None = None
 
@@ -90,16 +91,20 @@ class StopWatch:
         self._pending = pending
 
     def frame(self, pcm: bytes, level: float, utterance_s: float | None,
-              paused: int = 0, quiet_db: float = -np.inf) -> Spotted | None:
+              paused: int = 0, quiet_db: float = -np.inf, voiced: bool = True
+              ) -> Spotted | None:
         """One 20 ms frame as the engine hears it and its level (dB); ``utterance_s``: how
         long the open utterance has run (None: none is open); ``paused``: for how many frames
         the endpointer has heard a pause (all of this one: the utterance ends soon and is
         scored whole then, so no check here); ``quiet_db``: a loud part under this level is
-        the room's own quiet (a quiet room's noise swings by 5 dB too), never checked.
+        the room's own quiet (a quiet room's noise swings by 5 dB too), never checked;
+        ``voiced``: whether the voice detector heard voice (a loud part with none in it is
+        the room's noise, never checked).
         A stop taken here, with its placement in seconds before now (negative ``start_s``
         and ``end_s``)."""
         self._pcm.append(pcm)
         self._levels.append(level)
+        self._voiced.append(voiced)
         if self._pending is not None:
             return self._confirmed(level)
         if not self.settings.enabled or not self._due(quiet_db):
@@ -170,7 +175,7 @@ class StopWatch:
         if int(np.sum(before > bar)) < self._loud:
             return False
         self._armed = False
-        return True
+        return any(list(self._voiced)[-(before.size + self._after):])
 
 
 @dataclass

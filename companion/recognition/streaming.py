@@ -185,22 +185,23 @@ class StreamingRecognizer:
                 speech = speech and level > bar
         if not self._in_utt:
             self._idle(pcm, level, speech, voiced)
-            return self._watched(pcm, level)
+            return self._watched(pcm, level, voiced)
         self._utt_levels.append(level)
         utt = self._active(pcm, speech)
         if not self._in_utt and self._watch is not None:
             self._watch.decided(utt is not None and utt.command is not None
                                 and utt.command.intent is Intent.STOP)
-        return utt if not self._in_utt else self._watched(pcm, level)
+        return utt if not self._in_utt else self._watched(pcm, level, voiced)
 
-    def _watched(self, pcm: bytes, level: float) -> Utterance | None:
+    def _watched(self, pcm: bytes, level: float, voiced: bool) -> Utterance | None:
         """A stop the :class:`StopWatch` hears in the rolling audio (it ends an open
         utterance: other people's talk kept it going)."""
         if self._watch is None:
             return None
         quiet_db = room_quiet_dbfs(self._vad.floor_db) + FULL_SCALE_DB
         found = self._watch.frame(pcm, level, self._clock.now - self._start
-                                  if self._in_utt else None, self._silent_run, quiet_db)
+                                  if self._in_utt else None, self._silent_run, quiet_db,
+                                  voiced)
         cmd = self.commands.parse(found.phrase) if found is not None else None
         now = self._clock.now
         if found is None or cmd is None or now + found.start_s < self._quiet_until:
