@@ -177,31 +177,33 @@ class StreamingRecognizer:
         self._voiced_until[self._voice] = self._clock.samples
         level = frame_db(frame)
         speech = self._vad.is_speech(level, self._in_utt, learn)
+        quiet_dbfs = room_quiet_dbfs(self._vad.floor_db)
         voiced = True
         if self._gate is not None:
-            voiced = self._gate.voiced(raw, room_quiet_dbfs(self._vad.floor_db))
+            voiced = self._gate.voiced(raw, quiet_dbfs)
             if self._others_talking():  # their talk under the speaker does not keep it going
                 bar = loud_level(self._utt_levels) - self.settings.foreground_db
                 speech = speech and level > bar
         if not self._in_utt:
             self._idle(pcm, level, speech, voiced)
-            return self._watched(pcm, level, voiced)
+            return self._watched(pcm, level, voiced, quiet_dbfs)
         self._utt_levels.append(level)
         utt = self._active(pcm, speech)
         if not self._in_utt and self._watch is not None:
             self._watch.decided(utt is not None and utt.command is not None
                                 and utt.command.intent is Intent.STOP)
-        return utt if not self._in_utt else self._watched(pcm, level, voiced)
+        return utt if not self._in_utt else self._watched(pcm, level, voiced, quiet_dbfs)
 
-    def _watched(self, pcm: bytes, level: float, voiced: bool) -> Utterance | None:
+    def _watched(self, pcm: bytes, level: float, voiced: bool,
+                 quiet_dbfs: float) -> Utterance | None:
         """A stop the :class:`StopWatch` hears in the rolling audio (it ends an open
-        utterance: other people's talk kept it going)."""
+        utterance: other people's talk kept it going). ``voiced`` and ``quiet_dbfs``: as
+        the Silero gate was given them for this frame."""
         if self._watch is None:
             return None
-        quiet_db = room_quiet_dbfs(self._vad.floor_db) + FULL_SCALE_DB
         found = self._watch.frame(pcm, level, self._clock.now - self._start
-                                  if self._in_utt else None, self._silent_run, quiet_db,
-                                  voiced)
+                                  if self._in_utt else None, self._silent_run,
+                                  quiet_dbfs + FULL_SCALE_DB, voiced)
         cmd = self.commands.parse(found.phrase) if found is not None else None
         now = self._clock.now
         if found is None or cmd is None or now + found.start_s < self._quiet_until:
