@@ -4,12 +4,15 @@ Everything real; waits are generous, times are printed, never asserted."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,45 +44,36 @@ class Stderr:
         return any(text in line for line in list(self.lines))
 
 
-def test_listen_names_a_lost_microphone_and_hears_again_when_it_returns(
-        pulse_null_sink, companion_env, tmp_path) -> None:
+@dataclass
+class Listening:
+    """A running `companion listen` with its speaker and microphone on null sinks of their own."""
+
+    proc: subprocess.Popen
+    err: Stderr
+    sinks: NullSinks
+    mic: str
+    """The microphone's null sink (the companion hears its monitor)."""
+    env: dict[str, str]
+
+
+@contextlib.contextmanager
+def listening(companion_env: dict[str, str], *args: str) -> Iterator[Listening]:
+    """Start `companion listen ARGS` on sinks of its own; stop it as Ctrl-C does, and
+    remove the sinks, at the end."""
     sinks = NullSinks()
     spk, mic = f"qc_live_spk_{os.getpid()}", f"qc_live_mic_{os.getpid()}"
-    sinks.load(spk)
-    sinks.load(mic)
-    env = dict(companion_env, PULSE_SINK=spk, PULSE_SOURCE=f"{mic}.monitor")
-    events = tmp_path / "events.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "companion", "listen", "--events",
-                             str(events)], env=env, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    err = Stderr(proc)
     try:
-        assert wait_until(lambda: err.has("Listening"), 60), err.lines
-        t0 = time.monotonic()
-        sinks.unload(mic)
-        assert wait_until(lambda: err.has("microphone lost, listening again when it comes "
-                                          "back"), 15), err.lines
-        print(f"microphone loss shown after {time.monotonic() - t0:.2f} s")
-        assert not err.has("speaker lost")  # the right device is named
-        time.sleep(3.0)
-        assert proc.poll() is None
+        sinks.load(spk)
         sinks.load(mic)
-        t_back = time.monotonic()
-        play = write_command(tmp_path / "play.wav", "play aftercare")
-        heard = False
-        deadline = time.monotonic() + 40
-        while not heard and time.monotonic() < deadline:
-            subprocess.run(["paplay", f"--device={mic}", str(play)], env=env, check=True,
-                           timeout=20)
-            heard = wait_until(lambda: any(e["type"] == "heard" and e["intent"] == "play"
-                                           for e in events_of(events)), 4)
-        assert heard, err.lines
-        print(f"a command heard {time.monotonic() - t_back:.2f} s after the microphone "
-              "returned (including the command itself)")
-        assert proc.poll() is None
-        lost = [line for line in err.lines if "microphone lost" in line]
-        assert len(lost) == 1, err.lines  # said once: not by a log line and the status too
-        assert sum("working again" in line for line in err.lines) == 1, err.lines
+        env = dict(companion_env, PULSE_SINK=spk, PULSE_SOURCE=f"{mic}.monitor")
+        proc = subprocess.Popen([sys.executable, "-m", "companion", "listen", *args], env=env,
+                                stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    except BaseException:
+        sinks.close()
+        raise
+    try:
+        yield Listening(proc, Stderr(proc), sinks, mic, env)
     finally:
         try:
             interrupt(proc, timeout=15)
@@ -87,19 +81,44 @@ def test_listen_names_a_lost_microphone_and_hears_again_when_it_returns(
             sinks.close()
 
 
+def test_listen_names_a_lost_microphone_and_hears_again_when_it_returns(
+        pulse_null_sink, companion_env, tmp_path) -> None:
+    events = tmp_path / "events.jsonl"
+    with listening(companion_env, "--events", str(events)) as live:
+        err, mic = live.err, live.mic
+        assert wait_until(lambda: err.has("Listening"), 60), err.lines
+        t0 = time.monotonic()
+        live.sinks.unload(mic)
+        assert wait_until(lambda: err.has("microphone lost, listening again when it comes "
+                                          "back"), 15), err.lines
+        print(f"microphone loss shown after {time.monotonic() - t0:.2f} s")
+        assert not err.has("speaker lost")  # the right device is named
+        time.sleep(3.0)
+        assert live.proc.poll() is None
+        live.sinks.load(mic)
+        t_back = time.monotonic()
+        play = write_command(tmp_path / "play.wav", "play aftercare")
+        heard = False
+        deadline = time.monotonic() + 40
+        while not heard and time.monotonic() < deadline:
+            subprocess.run(["paplay", f"--device={mic}", str(play)], env=live.env, check=True,
+                           timeout=20)
+            heard = wait_until(lambda: any(e["type"] == "heard" and e["intent"] == "play"
+                                           for e in events_of(events)), 4)
+        assert heard, err.lines
+        print(f"a command heard {time.monotonic() - t_back:.2f} s after the microphone "
+              "returned (including the command itself)")
+        assert live.proc.poll() is None
+        lost = [line for line in err.lines if "microphone lost" in line]
+        assert len(lost) == 1, err.lines  # said once: not by a log line and the status too
+        assert sum("working again" in line for line in err.lines) == 1, err.lines
+
+
 def test_listen_says_once_that_the_microphone_is_silent_and_once_that_it_hears_again(
         pulse_null_sink, companion_env, tmp_path) -> None:
     """The microphone's sink plays nothing (a muted microphone: digital zeros), then a tone."""
-    sinks = NullSinks()
-    spk, mic = f"qc_live_spk_{os.getpid()}", f"qc_live_mic_{os.getpid()}"
-    sinks.load(spk)
-    sinks.load(mic)
-    env = dict(companion_env, PULSE_SINK=spk, PULSE_SOURCE=f"{mic}.monitor")
-    proc = subprocess.Popen([sys.executable, "-m", "companion", "listen"], env=env,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    err = Stderr(proc)
-    try:
+    with listening(companion_env) as live:
+        err = live.err
         assert wait_until(lambda: err.has("microphone gives only silence"), 60), err.lines
         time.sleep(10.0)  # long enough for a reopen that still finds zeros
         silent = [line for line in err.lines if "silence" in line]
@@ -107,47 +126,31 @@ def test_listen_says_once_that_the_microphone_is_silent_and_once_that_it_hears_a
         assert silent[0].startswith("companion: ") and "`companion devices`" in silent[0]
         tone = tone_wav(tmp_path / "tone.wav", seconds=3.0)
         for _ in range(4):  # a reopen may be under way when the tone starts: try again
-            subprocess.run(["paplay", f"--device={mic}", str(tone)], env=env, check=True,
-                           timeout=20)
+            subprocess.run(["paplay", f"--device={live.mic}", str(tone)], env=live.env,
+                           check=True, timeout=20)
             if err.has("working again"):
                 break
         assert sum("working again" in line for line in err.lines) == 1, err.lines
-        assert proc.poll() is None
-    finally:
-        try:
-            interrupt(proc, timeout=15)
-        finally:
-            sinks.close()
+        assert live.proc.poll() is None
 
 
 def test_listen_says_once_that_the_room_is_too_noisy(
         pulse_null_sink, companion_env, tmp_path) -> None:
     """White noise at -11 dBFS RMS fills the microphone (a vacuum cleaner beside it)."""
-    sinks = NullSinks()
-    spk, mic = f"qc_live_spk_{os.getpid()}", f"qc_live_mic_{os.getpid()}"
-    sinks.load(spk)
-    sinks.load(mic)
-    env = dict(companion_env, PULSE_SINK=spk, PULSE_SOURCE=f"{mic}.monitor")
     noise = tmp_path / "noise.wav"
     subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(noise), "synth",
                     "30", "whitenoise", "vol", "0.9"], check=True)
-    roar = subprocess.Popen(["paplay", f"--device={mic}", str(noise)], env=env)
-    proc = subprocess.Popen([sys.executable, "-m", "companion", "listen"], env=env,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    err = Stderr(proc)
-    try:
-        assert wait_until(lambda: err.has("too noisy to hear you well"), 25), err.lines
-        time.sleep(4.0)
-        assert sum("too noisy" in line for line in err.lines) == 1, err.lines
-        assert proc.poll() is None
-    finally:
-        roar.terminate()
-        roar.wait(timeout=10)
+    with listening(companion_env) as live:
+        err = live.err
+        roar = subprocess.Popen(["paplay", f"--device={live.mic}", str(noise)], env=live.env)
         try:
-            interrupt(proc, timeout=15)
+            assert wait_until(lambda: err.has("too noisy to hear you well"), 25), err.lines
+            time.sleep(4.0)
+            assert sum("too noisy" in line for line in err.lines) == 1, err.lines
+            assert live.proc.poll() is None
         finally:
-            sinks.close()
+            roar.terminate()
+            roar.wait(timeout=10)
 
 
 def _pulse_pid() -> int | None:
