@@ -141,7 +141,8 @@ def test_estimate_delay(voices: tuple[np.ndarray, np.ndarray], delay_ms: int) ->
 
 
 def test_gate_silences_echo_alone_but_lets_a_person_through():
-    """The companion's own sentence coming back is attenuated; "stop" over it is not."""
+    """The companion's own sentence coming back is attenuated to nothing a recogniser could
+    hear; "stop" over it is not."""
     from companion.audio.echo_gate import EchoGate
     from tests.clips import speak
 
@@ -164,7 +165,9 @@ def test_gate_silences_echo_alone_but_lets_a_person_through():
     def db(x: np.ndarray) -> float:
         return float(10 * np.log10(np.mean(np.square(x)) + 1e-12))
 
-    assert db(a) < db(mic_echo_only) - 20
+    # 50 dB down: 30 dB down, its voice at full volume was still clear speech to the
+    # recogniser, which heard commands in it now and then
+    assert db(a) < db(mic_echo_only) - 50
     span = slice(start + 320, start + len(person))  # output runs one chunk late
     assert db(b[span]) > db(mic_with_person[start:start + len(person) - 320]) - 3
 
@@ -242,14 +245,18 @@ def test_gate_keeps_the_start_tone_out_right_after_a_persons_command():
 
 def _canceller_then_gate(mic: np.ndarray, played: np.ndarray, trust_residual: bool
                          ) -> np.ndarray:
-    """``mic`` through the echo canceller (given exactly what was played) and the gate."""
+    """``mic`` through the echo canceller (given exactly what was played) and the gate; with
+    ``trust_residual`` the canceller's output is trusted while it removes echo, as the live
+    loop does once the delay is settled."""
     from companion.audio.echo_gate import EchoGate
 
     canceller, gate = EchoCanceller(SR), EchoGate(window_s=0.6)
-    return np.concatenate([
-        gate.process(canceller.process(mic[i:i + 320], played[i:i + 320]), mic[i:i + 320],
-                     played[i:i + 320], trust_residual=trust_residual)
-        for i in range(0, len(mic) - 320, 320)])
+    out = []
+    for i in range(0, len(mic) - 320, 320):
+        cleaned = canceller.process(mic[i:i + 320], played[i:i + 320])
+        out.append(gate.process(cleaned, mic[i:i + 320], played[i:i + 320],
+                                trust_residual=trust_residual and canceller.removing_echo))
+    return np.concatenate(out)
 
 
 def test_gate_hears_a_person_as_loud_as_the_echo_once_the_canceller_works(voices):
@@ -338,3 +345,19 @@ def test_gate_takes_no_voice_from_a_microphone_chunk_with_a_gap() -> None:
     assert bands.voiced(mic, left)  # all of it left: a voice
     mic[100:140] = 0.0
     assert not bands.voiced(mic, left)
+
+
+def test_canceller_says_when_it_removes_echo(voices) -> None:
+    """Its output is trusted to tell a person from its echo only while it removes echo:
+    not before it has converged, and not when the echo comes where its filter cannot reach
+    (here 1 s away from where the reference says)."""
+    companion, _ = voices
+    played = companion[: 4 * SR].astype(np.float32) * 0.5
+    echo = np.concatenate([np.zeros(320, np.float32), played[:-320]])
+    canceller = EchoCanceller(SR)
+    assert not canceller.removing_echo
+    run(canceller, as_mic(echo, 8), played)
+    assert canceller.removing_echo
+    other = EchoCanceller(SR)
+    run(other, as_mic(np.roll(echo, SR), 8), played)
+    assert not other.removing_echo

@@ -73,6 +73,16 @@ class EchoCanceller:
         self.__init__(self.sample_rate, self.filter_ms, self.block, self.step,  # type: ignore[misc]
                       self.suppress)
 
+    REMOVING_ERLE = 2.0
+    """Smoothed echo loss (3 dB) from which the canceller counts as removing echo."""
+
+    @property
+    def removing_echo(self) -> bool:
+        """Whether the canceller now takes 3 dB or more off the echo (smoothed over its
+        recent echo-only blocks). Off the echo (its delay moved unnoticed) it took -5 to 0
+        dB off, and what it left of the companion's voice passed as a person ("stop")."""
+        return self._erle >= self.REMOVING_ERLE
+
     @property
     def filter_ms(self) -> float:
         """Length of the modelled echo tail in milliseconds."""

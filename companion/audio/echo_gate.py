@@ -79,6 +79,11 @@ class EchoGate:
     companion was quiet, is laid under it (comfort noise): the recogniser's endpointer must
     go on hearing the room's real noise floor. Without it, a fan at -50 dBFS sounded like
     speech the moment the gate opened, and "stop" over the companion's voice was missed.
+    The attenuation is 60 dB: at full volume the echo reaches the microphone at about -16
+    dBFS, and 30 dB down it was still clear speech above a quiet room. The recogniser then
+    worked on the companion's own words all along (five minutes of a routine at 0 dB, with
+    nobody speaking: 1-7 commands heard in each of three runs, and ten times the output
+    underflows of -9 dB); at 60 dB, none (and as few underflows as at -9 dB).
     The output runs one chunk late, so a chunk just before a person's voice opens the gate
     too (their first sound is often quiet), and the gate stays open ``hangover_s`` after.
     Bounds: ``window_s`` of levels, twice ``history`` ratios and 2 s of levels, and 1 s of
@@ -86,7 +91,7 @@ class EchoGate:
     """
 
     def __init__(self, sample_rate: int = 16000, chunk: int = 320, window_s: float = 0.3,
-                 margin_db: float = 4.0, attenuation_db: float = 30.0,
+                 margin_db: float = 4.0, attenuation_db: float = 60.0,
                  hangover_s: float = 0.3, history: int = 250, voice_db: float = 9.0) -> None:
         self._window: deque[float] = deque(maxlen=max(1, int(window_s * sample_rate / chunk)))
         floor_chunks = max(1, int(2.0 * sample_rate / chunk))

@@ -200,7 +200,8 @@ class LiveLoop:
                 self.gate.forget_residual()
             cleaned = self.canceller.process(heard, played)
             mic = self.gate.process(cleaned, heard, self._gate_reference(louder(played, newest)),
-                                    trust_residual=self.reference.settled)
+                                    trust_residual=(self.reference.settled
+                                                    and self.canceller.removing_echo))
             self.recognizer.set_companion_voice(self.player.voicing(LIVE_VOICE_WINDOW_S))
             for utterance in self.recognizer.accept(float_to_pcm(mic)):
                 self.session.act_on(utterance.command,
