@@ -259,6 +259,20 @@ def _canceller_then_gate(mic: np.ndarray, played: np.ndarray, trust_residual: bo
     return np.concatenate(out)
 
 
+def _level_db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.square(x)) + 1e-12))
+
+
+def _own_voice_passed(passed: np.ndarray, mic: np.ndarray, from_sample: int) -> list[float]:
+    """Seconds of ``mic``'s words (chunks over -40 dBFS, from ``from_sample``) whose gate
+    output (``passed``, one chunk late) is less than 20 dB under them."""
+    words = [i for i in range(from_sample, len(passed) - 320, 320)
+             if np.mean(np.square(mic[i:i + 320])) > 1e-4]
+    assert words, "no words in the echo to check"
+    return [i / SR for i in words
+            if _level_db(passed[i + 320:i + 640]) > _level_db(mic[i:i + 320]) - 20]
+
+
 def test_gate_hears_a_person_as_loud_as_the_echo_once_the_canceller_works(voices):
     """At full volume the companion's voice can reach the microphone as loud as the
     person (live, on the null-sink loop, a stop said over it was heard in 0 of 4 runs):
@@ -275,21 +289,15 @@ def test_gate_hears_a_person_as_loud_as_the_echo_once_the_canceller_works(voices
     with_person = echo.copy()
     with_person[span] += person
     with_person, echo = as_mic(with_person, 8), as_mic(echo, 8)
-
-    def db(x: np.ndarray) -> float:
-        return float(10 * np.log10(np.mean(np.square(x)) + 1e-12))
-
+    db = _level_db
     late = slice(start + 320, start + len(stop))  # the gate's output runs one chunk late
     heard = _canceller_then_gate(with_person, played, trust_residual=True)
     assert db(heard[late]) > db(person) - 6, "the person's stop did not pass the gate"
     unheard = _canceller_then_gate(with_person, played, trust_residual=False)
     assert db(unheard[late]) < db(person) - 15, "the microphone's level alone let it pass"
     alone = _canceller_then_gate(echo, played, trust_residual=True)
-    words = [i for i in range(4 * SR, len(alone) - 320, 320)
-             if np.mean(np.square(echo[i:i + 320])) > 1e-4]
-    leaked = [i / SR for i in words  # more than 20 dB under the echo's level
-              if db(alone[i + 320:i + 640]) > db(echo[i:i + 320]) - 20]
-    assert words and not leaked, f"its own voice passed the gate at {leaked[:5]} s"
+    leaked = _own_voice_passed(alone, echo, 4 * SR)
+    assert not leaked, f"its own voice passed the gate at {leaked[:5]} s"
 
 
 @pytest.mark.parametrize("seconds_in", [2.0, 3.0, 4.0])
@@ -313,21 +321,15 @@ def test_gate_hears_a_stop_said_over_its_voice_soon_after_it_starts(voices, seco
     person *= 10 ** (person_db / 20)
     with_person = echo.copy()
     with_person[span] += person
-
-    def db(x: np.ndarray) -> float:
-        return float(10 * np.log10(np.mean(np.square(x)) + 1e-12))
-
+    db = _level_db
     heard = _canceller_then_gate(as_mic(with_person, 8), played, trust_residual=True)
     late = slice(start + 320, start + len(stop))  # the gate's output runs one chunk late
     onset = slice(start + 320, start + 320 + SR // 10)
     assert db(heard[late]) > db(person) - 6, "the person's stop did not pass the gate"
     assert db(heard[onset]) > db(person[:SR // 10]) - 6, "the stop's onset was cut off"
     mic = as_mic(echo, 8)
-    alone = _canceller_then_gate(mic, played, trust_residual=True)
-    words = [i for i in range(SR, len(alone) - 320, 320)
-             if np.mean(np.square(mic[i:i + 320])) > 1e-4]
-    leaked = [i / SR for i in words if db(alone[i + 320:i + 640]) > db(mic[i:i + 320]) - 20]
-    assert words and not leaked, f"its own voice passed the gate at {leaked[:5]} s"
+    leaked = _own_voice_passed(_canceller_then_gate(mic, played, trust_residual=True), mic, SR)
+    assert not leaked, f"its own voice passed the gate at {leaked[:5]} s"
 
 
 def test_gate_takes_no_voice_from_a_microphone_chunk_with_a_gap() -> None:

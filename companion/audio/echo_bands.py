@@ -61,8 +61,11 @@ class VoiceBands:
         spectrum = np.abs(np.fft.rfft(np.asarray(x, dtype=np.float64) * self._window)) ** 2
         return np.add.reduceat(spectrum[:self._stop], self._starts) + _EPS
 
-    def note(self, cleaned: np.ndarray) -> np.ndarray:
-        """Note a chunk of the canceller's output (every chunk: the floors); its band levels."""
+    def note(self, cleaned: np.ndarray) -> np.ndarray | None:
+        """Note a chunk of the canceller's output (every chunk: the floors); its band levels,
+        or None for a chunk of another size (not judged)."""
+        if len(cleaned) != len(self._window):
+            return None
         left = self._band_levels(cleaned)
         self._levels.append(left)
         return left
@@ -70,9 +73,10 @@ class VoiceBands:
     def voiced(self, mic: np.ndarray, cleaned: np.ndarray) -> bool:
         """Whether ``cleaned`` (the canceller's output for ``mic``) holds a person's voice;
         notes it too."""
-        if len(mic) != len(self._window):
+        left = self.note(cleaned)
+        if left is None or len(mic) != len(cleaned):
             return False
-        heard, left = self._band_levels(mic), self.note(cleaned)
+        heard = self._band_levels(mic)
         floor = np.min(np.asarray(self._levels), axis=0)
         if np.count_nonzero(np.asarray(mic) == 0) >= self.GAP_ZEROS:
             return False

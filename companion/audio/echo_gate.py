@@ -201,8 +201,7 @@ class EchoGate:
         self._background = companion_quiet and level <= 2.0 * floor
         if companion_quiet:  # no echo possible
             self._band_run = 0
-            if len(cleaned) == self._held.size:
-                self._bands.note(cleaned)
+            self._bands.note(cleaned)
             return False, level > floor * self._voice
         band_voice = self._bands.voiced(mic, cleaned)  # (every such chunk: its band floors)
         audible = level > floor * self._voice
