@@ -21,8 +21,10 @@ from companion.routines.model import (
 )
 from companion.routines.timing import (
     CHIME_SECONDS,
+    CLOSING_SECONDS,
     MIN_QUIET_SECONDS,
     estimate_seconds,
+    play_seconds,
     stretch_to_minutes,
 )
 
@@ -68,6 +70,11 @@ def test_estimate_follows_includes() -> None:
     assert estimate_seconds(outer.steps, {"inner": inner}.__getitem__, say_seconds) == 62
 
 
+def test_a_play_lasts_its_steps_and_the_closing_tail() -> None:
+    r = Routine("r", "R", (Say(("hi there",)), Pause(20.0)))
+    assert play_seconds(r.steps, no_lookup, say_seconds) == 22 + CLOSING_SECONDS
+
+
 STRETCHY = """\
 name: s
 steps:
@@ -97,9 +104,9 @@ def fixed_parts(r: Routine) -> list[object]:
 def test_stretch_lands_within_one_percent_and_keeps_fixed_parts(minutes: float) -> None:
     r = routine(STRETCHY)
     lookup = {"inner": INNER}.__getitem__
-    before = estimate_seconds(r.steps, lookup, say_seconds)
+    before = play_seconds(r.steps, lookup, say_seconds)
     stretched = stretch_to_minutes(r, minutes, lookup, say_seconds)
-    after = estimate_seconds(stretched.steps, no_lookup, say_seconds)  # includes are inlined
+    after = play_seconds(stretched.steps, no_lookup, say_seconds)  # includes are inlined
     assert after == pytest.approx(minutes * 60, rel=0.01)
     assert before < minutes * 60
     # speech, asks and the include's say are all still there, unchanged and in order
@@ -125,9 +132,9 @@ def test_stretch_shorter_than_fixed_parts_floors_quiet() -> None:
 def test_stretch_a_little_shorter_scales_down_not_to_zero() -> None:
     r = routine(STRETCHY)
     lookup = {"inner": INNER}.__getitem__
-    before = estimate_seconds(r.steps, lookup, say_seconds)
+    before = play_seconds(r.steps, lookup, say_seconds)
     stretched = stretch_to_minutes(r, before / 60 * 0.8, lookup, say_seconds)
-    assert estimate_seconds(stretched.steps, no_lookup, say_seconds) == \
+    assert play_seconds(stretched.steps, no_lookup, say_seconds) == \
         pytest.approx(before * 0.8, rel=0.01)
     assert all(MIN_QUIET_SECONDS <= q.seconds < 60
                for q in walk(stretched.steps) if isinstance(q, Quiet))
@@ -143,13 +150,13 @@ def test_every_shipped_routine_stretches_to_5_and_20_minutes() -> None:
     for r in lib.routines():
         for minutes in (5, 20):
             stretched = stretch_to_minutes(r, minutes, lib.lookup, say_seconds)
-            fixed = estimate_seconds(
+            fixed = play_seconds(
                 [s for s in r.steps if not isinstance(s, Quiet)], lib.lookup, say_seconds)
-            got = estimate_seconds(stretched.steps, lib.lookup, say_seconds)
+            got = play_seconds(stretched.steps, lib.lookup, say_seconds)
             if fixed < minutes * 60 - 60:
                 assert got == pytest.approx(minutes * 60, rel=0.01), r.name
             else:
-                assert got <= estimate_seconds(r.steps, lib.lookup, say_seconds), r.name
+                assert got <= play_seconds(r.steps, lib.lookup, say_seconds), r.name
 
 
 def test_too_long_with_quiet_at_its_floor_trims_repeats_breaths_and_pauses() -> None:
@@ -165,7 +172,7 @@ steps:
 """)
     before = estimate_seconds(r.steps, no_lookup, say_seconds)  # 2+100+20+42+60+1 = 225
     fitted = stretch_to_minutes(r, 1.5, no_lookup, say_seconds)
-    after = estimate_seconds(fitted.steps, no_lookup, say_seconds)
+    after = play_seconds(fitted.steps, no_lookup, say_seconds)
     assert before == pytest.approx(225)
     assert after == pytest.approx(90, rel=0.10)
     says = [s for s in walk(fitted.steps) if isinstance(s, Say)]
@@ -176,7 +183,7 @@ def test_no_quiet_and_too_short_repeats_more() -> None:
     r = routine("name: t\nsteps:\n  - say: hi\n"
                 "  - repeat: {times: 2, steps: [{say: breathe now}, {pause: 8}]}\n")
     fitted = stretch_to_minutes(r, 2, no_lookup, say_seconds)
-    assert estimate_seconds(fitted.steps, no_lookup, say_seconds) == pytest.approx(120, rel=0.1)
+    assert play_seconds(fitted.steps, no_lookup, say_seconds) == pytest.approx(120, rel=0.1)
 
 
 def test_minutes_range_says_what_a_routine_can_take() -> None:
@@ -184,8 +191,8 @@ def test_minutes_range_says_what_a_routine_can_take() -> None:
 
     fixed = routine("name: t\nsteps: [{say: one two three}, {pause: 57}]\n")
     low, high = minutes_range(fixed, no_lookup, say_seconds)
-    assert low < 1.0 < high < 1.1  # 60 s, pauses trim to 1 s: 4 s .. 60 s
-    assert low == pytest.approx(4 / 60 / 1.05)
+    assert low < 1.0 < high < 1.1  # 60 s, pauses trim to 1 s: 4 s .. 60 s, and the tail
+    assert low == pytest.approx((4 + CLOSING_SECONDS) / 60 / 1.05)
     stretchy = routine("name: t\nsteps: [{say: hi}, {quiet: 1m}]\n")
     assert minutes_range(stretchy, no_lookup, say_seconds)[1] == float("inf")
 
@@ -199,7 +206,7 @@ def test_every_shipped_routine_lands_within_ten_percent_of_what_its_range_allows
         for minutes in (max(low, 0.5) * 1.05, 7, 45):
             if minutes < low:
                 continue
-            got = estimate_seconds(stretch_to_minutes(r, minutes, lib.lookup,
+            got = play_seconds(stretch_to_minutes(r, minutes, lib.lookup,
                                                       say_seconds).steps, lib.lookup,
                                    say_seconds)
             assert got == pytest.approx(minutes * 60, rel=0.10), (r.name, minutes)

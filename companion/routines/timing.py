@@ -31,6 +31,9 @@ MIN_QUIET_SECONDS = 5.0
 """A stretched-down quiet step never gets shorter than this (or its own length)."""
 MAX_INCLUDE_DEPTH = 20
 """Includes nested deeper than this are treated as a loop."""
+CLOSING_SECONDS = 2.5
+"""The quiet tail the player adds after a routine's last step (its ambient bed fades out
+over it): part of how long a play lasts, though no step asks for it."""
 
 
 def estimate_seconds(steps: Sequence[Step], lookup: Lookup, say_seconds: SaySeconds,
@@ -40,6 +43,11 @@ def estimate_seconds(steps: Sequence[Step], lookup: Lookup, say_seconds: SaySeco
         raise ConfigError(f"includes nested more than {MAX_INCLUDE_DEPTH} deep: "
                           "they probably go round in a circle")
     return sum(_step_seconds(step, lookup, say_seconds, _depth) for step in steps)
+
+
+def play_seconds(steps: Sequence[Step], lookup: Lookup, say_seconds: SaySeconds) -> float:
+    """Expected length of a play of ``steps``: the steps and the closing tail."""
+    return estimate_seconds(steps, lookup, say_seconds) + CLOSING_SECONDS
 
 
 def _step_seconds(step: Step, lookup: Lookup, say_seconds: SaySeconds, depth: int) -> float:
@@ -129,7 +137,7 @@ def stretch_to_minutes(routine: Routine, minutes: float, lookup: Lookup,
     steps = inline_includes(routine.steps, lookup)
 
     def total(candidate: Sequence[Step]) -> float:
-        return estimate_seconds(candidate, lookup, say_seconds)
+        return play_seconds(candidate, lookup, say_seconds)
 
     fitted = fitting.best_factor(lambda f: scale_quiet(steps, f), total, target, 0.0, 1e9)
     if not fitting.fits(total(fitted), target):
@@ -153,6 +161,6 @@ def minutes_range(routine: Routine, lookup: Lookup, say_seconds: SaySeconds
 
     inlined = dataclasses.replace(routine, steps=inline_includes(routine.steps, lookup))
     shortest, longest = fitting.length_range(
-        inlined, lambda steps: estimate_seconds(steps, lookup, say_seconds), scale_quiet)
+        inlined, lambda steps: play_seconds(steps, lookup, say_seconds), scale_quiet)
     tol = fitting.PLAN_TOLERANCE
     return shortest / (1 + tol) / 60.0, longest / (1 - tol) / 60.0

@@ -17,6 +17,7 @@ from companion.audio.sounds import FADE_SECONDS, NoiseBed, chime, db_to_gain
 from companion.recognition.overlap import CompanionVoice
 from companion.routines.model import Routine
 from companion.routines.script import Listen, Script, Segment, Silence, SkipStep, Speak, Tone
+from companion.routines.timing import CLOSING_SECONDS
 from companion.session.events import Event, EventHandler, RoutineEnd, SayEnd, SayStart, StateChanged
 from companion.session.live_controls import LiveControls
 from companion.session.player_state import PlayerState
@@ -31,8 +32,6 @@ AMBIENT_DB = -32.0
 """Ambient bed level relative to speech."""
 AMBIENT_DUCK_DB = -8.0
 """Extra ambient attenuation while speech plays."""
-CLOSING_SECONDS = 2.5
-"""A quiet tail after the last step, over which the ambient bed fades out."""
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from companion.audio.sounds import NoiseBed
 from companion.routines.model import Ambient, Routine
 from companion.routines.script import Listen, Speak, StepRunner, Tone
-from companion.routines.timing import estimate_seconds, stretch_to_minutes
+from companion.routines.timing import play_seconds, stretch_to_minutes
 from companion.session.events import Paused, Resumed, RoutineStart
 from companion.session.live_controls import LiveControls
 from companion.session.player_state import PlayerState
@@ -68,7 +68,7 @@ class Transport:
         if minutes:
             routine = stretch_to_minutes(routine, minutes, self._lookup, say_seconds)
         tl.routine = routine
-        tl.estimate = estimate_seconds(routine.steps, self._lookup, say_seconds)
+        tl.estimate = play_seconds(routine.steps, self._lookup, say_seconds)
         tl.script = StepRunner(self._lookup, tl, self._rng).run(routine.steps)
         if routine.ambient is not Ambient.NONE:
             tl.ambient = NoiseBed(routine.ambient.value, tl.sample_rate)
