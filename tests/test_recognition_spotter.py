@@ -95,6 +95,25 @@ def test_with_the_spotter_off_a_command_over_talk_is_lost(commands) -> None:
     assert heard(off, over_talk("slow down", 15)) == []
 
 
+def test_a_long_command_stands_when_pocketsphinx_names_a_neighbour(rec, commands) -> None:
+    """"hold on" said over two people at 12 dB: hama places it clearly, and pocketsphinx's
+    commands-only pass on that part names another command (the talk pulls it to a
+    neighbour). hama's phrase is long and clear enough to stand; with that rule off
+    (the way it was) the command is lost."""
+    audio = over_talk("hold on", 12)
+    assert heard(rec, audio) == ["hold on"]
+    strict = PocketsphinxRecognizer(commands, rejection=RejectionSettings(
+        spot=SpotSettings(overrule_phones=10**6)))
+    assert heard(strict, audio) == []
+
+
+def test_a_weak_spot_never_overrules_pocketsphinx_with_another_command(rec) -> None:
+    """"not now" over the same talk: hama's best is a weaker "hold on" (-1.2 a phoneme),
+    pocketsphinx names "not now". A weak spot does not stand against it: no wrong command
+    (taking any spot that pocketsphinx disputed, this started "hold on")."""
+    assert heard(rec, over_talk("not now", 12, at_s=2.6)) in ([], ["not now"])
+
+
 def test_contrast_says_how_much_louder_a_part_is() -> None:
     rng = np.random.default_rng(0)
     quiet = rng.normal(0, 100, RATE * 2)
