@@ -76,7 +76,8 @@ class _PsDecoder:
         self._grammar = CompanionVoice.QUIET.value
         """The search ``settled`` and ``finish`` use (its ``-only`` twin: no garbage)."""
         self._verifier = self._make_verifier(commands)
-        self._spotter = (PhraseSpotter(self._verifier, self._key, rejection.spot)
+        self._spotter = (PhraseSpotter(self._verifier, self._key, rejection.spot,
+                                       commands.is_stop)
                          if self._verifier is not None and rejection.spot.enabled else None)
 
     def _make_verifier(self, commands: CommandSet) -> PhraseVerifier | None:
