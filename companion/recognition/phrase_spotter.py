@@ -176,13 +176,15 @@ class PhraseSpotter:
             self._key_list = [self._key(p) for p in self._phrases]
         return self._key_list
 
-    def find(self, pcm: bytes, heard_s: float,
-             decode: Callable[[bytes], str | None]) -> Spotted | None:
+    def find(self, pcm: bytes, heard_s: float, decode: Callable[[bytes], str | None],
+             listened: Callable[[str], bool] = lambda phrase: True) -> Spotted | None:
         """The command said in ``pcm`` (the endpointer heard ``heard_s`` seconds): spotted
         by hama, louder than the talk around it, and what ``decode`` (the other
         recogniser, on just that part) makes of it names the same command, or some command
-        when the phrase is long (``overrule_phones``). Its ``phrase`` is what ``decode``
-        heard when they agree, else hama's; ``start_s``/``end_s`` where it is in ``pcm``."""
+        when the phrase is long (``overrule_phones``) and ``listened`` for now (hama scores
+        every phrase; ``decode`` searches only what is listened for). Its ``phrase`` is
+        what ``decode`` heard when they agree, else hama's; ``start_s``/``end_s`` where it
+        is in ``pcm``."""
         s = self.settings
         if heard_s < s.min_s:
             return None
@@ -200,7 +202,7 @@ class PhraseSpotter:
             return replace(found, phrase=text)
         overrules = (len(self._verifier.phones(found.phrase)) >= s.overrule_phones
                      and found.score >= s.overrule_floor and found.lead >= s.overrule_margin
-                     and not self._is_stop(found.phrase))
+                     and not self._is_stop(found.phrase) and listened(found.phrase))
         _LOGGER.debug("the other recogniser heard %r there (another): %s", text,
                       f"{found.phrase!r} stands" if overrules else "dropped")
         return found if overrules else None

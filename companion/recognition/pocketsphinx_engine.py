@@ -98,9 +98,16 @@ class _PsDecoder:
         return self._verifier
 
     def _load_grammar(self, commands: CommandSet) -> None:
-        for voice in CompanionVoice:
-            self._add_grammar(voice.value, listened_for(commands, voice))
+        self._listened = {voice.value: listened_for(commands, voice) for voice in CompanionVoice}
+        """The commands each search holds (what is listened for in each case)."""
+        for name, listened in self._listened.items():
+            self._add_grammar(name, listened)
         self.decoder.activate_search(CompanionVoice.QUIET.value)
+
+    def _in_grammar(self, phrase: str) -> bool:
+        """Whether ``phrase`` is listened for now (while the companion talks, only what
+        changes its voice is)."""
+        return self._listened[self._grammar].parse(phrase) is not None
 
     def _add_grammar(self, name: str, commands: CommandSet) -> None:
         """Searches ``name`` (commands or garbage) and ``name-only`` (commands alone)."""
@@ -219,7 +226,8 @@ class _PsDecoder:
         spotter). Call between utterances."""
         if self._spotter is None:
             return None
-        return self._spotter.find(pcm, len(pcm) / (2 * 16000), self._decode_part)
+        return self._spotter.find(pcm, len(pcm) / (2 * 16000), self._decode_part,
+                                  self._in_grammar)
 
     def _decode_whole(self, search: str, trailing_frames: int) -> None:
         """Decode the buffered utterance in one go with ``search``; the last
@@ -343,7 +351,8 @@ class _PsDecoder:
         """A command said inside other talk that the garbage path took (see
         :meth:`PhraseSpotter.find`), checked by decoding its part with the commands alone."""
         assert self._spotter is not None
-        return self._spotter.find(b"".join(self._audio), heard_s, self._decode_part)
+        return self._spotter.find(b"".join(self._audio), heard_s, self._decode_part,
+                                  self._in_grammar)
 
     def _decode_part(self, pcm: bytes) -> str | None:
         """What the commands-only search makes of ``pcm`` (a part of the utterance)."""
