@@ -206,7 +206,6 @@ def test_every_shipped_routine_lands_within_ten_percent_of_what_its_range_allows
         for minutes in (max(low, 0.5) * 1.05, 7, 45):
             if minutes < low:
                 continue
-            got = play_seconds(stretch_to_minutes(r, minutes, lib.lookup,
-                                                      say_seconds).steps, lib.lookup,
-                                   say_seconds)
+            fitted = stretch_to_minutes(r, minutes, lib.lookup, say_seconds)
+            got = play_seconds(fitted.steps, lib.lookup, say_seconds)
             assert got == pytest.approx(minutes * 60, rel=0.10), (r.name, minutes)
