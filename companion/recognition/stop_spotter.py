@@ -43,6 +43,7 @@ import numpy as np
 
 from companion.recognition.commands import CommandSet
 from companion.recognition.phoneme_match import matched_phones, placements_of
+from companion.recognition.phrase_spotter import frame_levels, placements
 from companion.recognition.phrase_verifier import PAD_S, PhraseVerifier
 from companion.recognition.utterance import FRAME, FRAME_S, SAMPLE_RATE
 
@@ -80,6 +81,18 @@ class SpotterSettings:
     """Rivals are placed within this much of the stop phrase's placement."""
     candidates: int = 3
     """Placements of each phrase tried, best first, for one that stands apart."""
+    begun_phones: int = 2
+    """A command this many phonemes longer than a stop phrase, placed from where the stop
+    is, is what the speaker said, the stop its first word, when it scores ``begun_floor``
+    or more, no more than ``margin`` below the stop phrase, and its rest is no more than
+    ``begun_db`` quieter than the stop phrase (:meth:`StopSpotter.begun_command`; on the
+    rolling audio any command, at an utterance's end the one the engine heard)."""
+    begun_floor: float = -1.0
+    """(Others' talk at 6 dB under a "stop it" fitted "continue" from there at -0.86, and
+    the speaker's own "start breathing" -0.83.)"""
+    begun_db: float = 7.0
+    """(Dev split: "breathing" was 6.2 dB under the "start" of "start breathing" in pink
+    noise; that "continue" 8.2 dB under the "stop it".)"""
 
 
 @dataclass(frozen=True)
@@ -204,6 +217,39 @@ class StopSpotter:
             return "", -np.inf
         return self._phrases[best], float(rival_scores[best])
 
+    def holds(self, command: str, found: Spotted) -> bool:
+        """Whether ``command`` is long enough to have begun with the stop phrase ``found``
+        (``begun_phones`` phonemes more)."""
+        return len(self._verifier.phones(command)) >= found.phones + self.settings.begun_phones
+
+    def begun_command(self, pcm: bytes, found: Spotted, only: str = "") -> str | None:
+        """A longer command, not a stop, that starts where ``found`` is placed in ``pcm``
+        (within ``rival_around_s``; placement in seconds from ``pcm``'s start), fits about
+        as well (``margin``, ``begun_floor``) and goes on about as loud as the stop phrase
+        (``begun_db``: the speaker's own voice, not the others' quieter talk): the speaker
+        went on, and the stop phrase was that command's first word ("stop" placed on the
+        "start" of "start breathing"). ``only``: that command alone is tried. None: none
+        is."""
+        s = self.settings
+        llr = self._verifier.llr(pcm)
+        if llr.shape[0] < 2:
+            return None
+        seconds = (len(pcm) / 2 / SAMPLE_RATE + 2 * PAD_S) / llr.shape[0]
+        k = round(s.rival_around_s / seconds)
+        first = max(0, round((found.start_s + PAD_S) / seconds) - k)
+        mean, begins, lasts = placements(self._verifier.compiled, llr[first:])
+        ok = (~self._is_stop & (self._n_phones >= found.phones + s.begun_phones)
+              & (begins <= 2 * k) & (mean >= found.score - s.margin) & (mean >= s.begun_floor))
+        if only:
+            ok &= np.arange(ok.size) == self._index.get(only, -1)
+        levels = frame_levels(pcm)
+        own = _loudest(levels, found.start_s, found.end_s)
+        for i in np.argsort(-np.where(ok, mean, -np.inf))[:int(ok.sum())]:
+            rest = _loudest(levels, found.end_s, (first + lasts[i] + 1) * seconds - PAD_S)
+            if rest >= own - s.begun_db:
+                return self._phrases[int(i)]
+        return None
+
     def takes(self, found: Spotted, rolling: bool = False) -> bool:
         """Whether ``found`` is a stop (see :class:`SpotterSettings`)."""
         s = self.settings
@@ -240,6 +286,11 @@ class StopSpotter:
         engine_score = self._score_of(instead_of, pcm)
         taken = next((f for f in found if self.takes(f, rolling) and f.score >= engine_score),
                      None)
+        if taken is not None and instead_of in self._index:
+            begun = self.begun_command(pcm, taken, only=instead_of)
+            if begun is not None:
+                _LOGGER.debug("stop spotter: %r is the start of %r", taken.phrase, begun)
+                taken = None
         shown = taken or found[0]
         _LOGGER.debug("stop spotter %r %.2f (rival %r %.2f) %.1f dB apart, matched %d/%d: %s",
                       shown.phrase, shown.score, shown.rival, shown.rival_score,
@@ -287,3 +338,10 @@ def _apart(pcm: bytes, start_s: float, end_s: float, around_s: float,
         return float("inf"), -float("inf")
     return (float(np.percentile(inside, 90)) - max(sides),
             max(sides) - float(np.percentile(db, 10)))
+
+
+def _loudest(levels: np.ndarray, start_s: float, end_s: float) -> float:
+    """The loudest tenth (dB) of 20 ms frame ``levels`` from ``start_s`` to ``end_s``
+    (-inf: none there)."""
+    part = levels[max(0, int(start_s / FRAME_S)):max(0, int(np.ceil(end_s / FRAME_S)))]
+    return float(np.percentile(part, 90)) if part.size else -float("inf")

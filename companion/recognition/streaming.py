@@ -190,8 +190,11 @@ class StreamingRecognizer:
         self._utt_levels.append(level)
         utt = self._active(pcm, speech)
         if not self._in_utt and self._watch is not None:
+            now = self._clock.now
             self._watch.decided(utt is not None and utt.command is not None
-                                and utt.command.intent is Intent.STOP)
+                                and utt.command.intent is Intent.STOP,
+                                (utt.start - now, utt.end - now, utt.text)
+                                if utt is not None else None)
         return utt if not self._in_utt else self._watched(pcm, level, voiced, quiet_dbfs)
 
     def _watched(self, pcm: bytes, level: float, voiced: bool,
