@@ -24,10 +24,11 @@ going on at the stop's own loudness: one's own "stop by the shop tomorrow" dips 
 "stop" too (clean, it gave "stop it" there), but "by the shop" follows at once, as loud;
 after a real stop only the others' quieter talk goes on. Some voices go on quieter than
 that bar: "start breathing" with its "breathing" 5-6 dB under its "start", which "stop"
-fits. So once something went on after it (even under the bar), a command that begins where
-the stop was placed, is longer, fits about as well and goes on about as loud is what was
-said (:meth:`~companion.recognition.stop_spotter.StopSpotter.begun_command`), and a
-command the endpointer takes over the stop's place, long enough to hold it, ends the wait.
+fits. So when the stop began what was said and something went on after it (even under
+the bar), a command that begins where the stop was placed, is longer, fits about as well
+and goes on about as loud is what was said
+(:meth:`~companion.recognition.stop_spotter.StopSpotter.begun_command`); and a command
+the endpointer takes over the stop's place, long enough to hold it, ends the wait.
 Dev split of ``benchmarks.hearing_stops`` (24 stops and 24 other commands per room), other
 commands taken for a stop: clean 1 -> 0, pink 12 dB 1 -> 0, brown 12 1 -> 0, brown 6 1 ->
 0 ("start breathing", in each), stops heard unchanged in every room.
@@ -138,9 +139,15 @@ class StopWatch:
             return None
         span = len(self._pcm) * FRAME_S
         _LOGGER.debug("stop watch: %r in the rolling audio, if the speaker stops", found.phrase)
+        opened = utterance_s is None or utterance_s + found.start_s - span <= self.OPENED_S
         self._pending = _Pending(replace(found, start_s=found.start_s - span,
-                                         end_s=found.end_s - span), self._own_bar(found))
+                                         end_s=found.end_s - span), self._own_bar(found),
+                                 opened)
         return None
+
+    OPENED_S = 0.3
+    """A stop placed this soon after the open utterance began (or with none open) began
+    what the speaker said: only then may it be a longer command's first word."""
 
     def _own_bar(self, found: Spotted) -> float:
         """``dip_db`` under the loudest tenth of the phrase where it was placed: the
@@ -170,7 +177,8 @@ class StopWatch:
         late = pending.waited * FRAME_S
         found = replace(pending.found, start_s=pending.found.start_s - late,
                         end_s=pending.found.end_s - late)
-        begun = self._begun_command(found) if pending.sounded >= self._resume else None
+        went_on = pending.opened and pending.sounded >= self._resume
+        begun = self._begun_command(found) if went_on else None
         self.reset()
         if begun is not None:
             _LOGGER.debug("stop watch: %r was the start of %r", found.phrase, begun)
@@ -223,6 +231,10 @@ class _Pending:
     """Placed relative to the frame it was found at."""
     bar: float
     """``dip_db`` under the phrase's own level: the speaker going on goes above it."""
+    opened: bool
+    """Whether the phrase began what was said (see :attr:`StopWatch.OPENED_S`): a stop
+    into others' talk that kept an utterance open is not scored again for a longer command
+    (a second hama run, ~0.1 s later to act)."""
     waited: int = 0
     """Frames since it was found."""
     resumed: int = 0
