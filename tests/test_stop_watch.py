@@ -158,6 +158,6 @@ def test_the_longer_command_a_stop_began_is_found_there(shipped) -> None:
 def test_a_stop_with_others_talking_after_it_began_no_command(shipped, snr_db: float) -> None:
     """Their talk goes on after the stop, quieter: no longer command is the speaker's."""
     spotter = shipped._spotter  # noqa: SLF001
-    audio, end = _into_talk("stop", snr_db, at_s=0.5, seconds=2.5)
+    audio, _ = _into_talk("stop", snr_db, at_s=0.5, seconds=2.5)
     pcm = audio.tobytes()
     assert spotter.begun_command(pcm, _stop_placed(spotter, pcm)) is None
