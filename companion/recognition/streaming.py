@@ -312,15 +312,18 @@ class StreamingRecognizer:
         self._engine.begin()
         return None
 
-    def _spotted(self, cmd: Command | None) -> Command | None:
+    def _spotted(self, cmd: Command | None) -> tuple[Command | None, tuple[float, float] | None]:
         """``cmd``, or a stop when the engine took none and the stop spotter hears one (a
-        missed stop is worse than a false one: a stop overrides another command)."""
+        missed stop is worse than a false one: a stop overrides another command), with
+        where the spotter placed that stop (seconds from the utterance's first audio)."""
         if self._spotter is None or (cmd is not None and cmd.intent is Intent.STOP):
-            return cmd
-        phrase = self._spotter.heard_stop(b"".join(self._heard), cmd.text if cmd else "",
-                                          cut_off=self._silent_run * FRAME_S < 0.1,
-                                          lead=self._lead)
-        return self.commands.parse(phrase) if phrase is not None else cmd
+            return cmd, None
+        found = self._spotter.heard_stop(b"".join(self._heard), cmd.text if cmd else "",
+                                         cut_off=self._silent_run * FRAME_S < 0.1,
+                                         lead=self._lead)
+        if found is None:
+            return cmd, None
+        return self.commands.parse(found.phrase), (found.start_s, found.end_s)
 
     def _finish(self) -> Utterance | None:
         self._in_utt = False
@@ -345,10 +348,11 @@ class StreamingRecognizer:
         result = self._engine.finish(speech_frames, self._silent_run, lead_frames)
         text, confidence = result if result is not None else ("", 1.0)
         engine_cmd = self.commands.parse(text) if text else None
-        cmd = self._spotted(engine_cmd)
+        cmd, stop_span = self._spotted(engine_cmd)
         in_talk = self._rescan.due(start, now)
-        if cmd is not None and cmd is engine_cmd:
-            start, end = self._placed(start, end)
+        if cmd is not None and (cmd is engine_cmd or stop_span is not None):
+            # Where its words are: not at the start of an utterance a stop's tail opened.
+            start, end = self._placed(start, end, stop_span)
         if cmd is None and in_talk:
             cmd, start, end = self._rescanned(start, end)
         if cmd is None:
@@ -374,10 +378,12 @@ class StreamingRecognizer:
         return Utterance(start=round(start, 3), end=round(end, 3), text=cmd.text,
                          confidence=confidence, command=cmd, decided=round(now, 3))
 
-    def _placed(self, start: float, end: float) -> tuple[float, float]:
-        """``start``/``end`` narrowed to where the engine placed the command's words."""
+    def _placed(self, start: float, end: float,
+                span: tuple[float, float] | None = None) -> tuple[float, float]:
+        """``start``/``end`` narrowed to ``span`` (seconds from the utterance's first audio),
+        by default where the engine placed the command's words."""
         first = (self._onset_sample - self._fed_before_onset * FRAME) / SAMPLE_RATE
-        return narrowed(start, end, first, getattr(self._engine, "span", None))
+        return narrowed(start, end, first, span or getattr(self._engine, "span", None))
 
     def _rescanned(self, start: float, end: float) -> tuple[Command | None, float, float]:
         """A command found when the last seconds heard are searched again as one stretch
