@@ -130,6 +130,11 @@ class Spotted:
     enough" at -1.32 held 1 of 8)."""
     phones: int = 0
 
+    def shifted(self, seconds: float) -> Spotted:
+        """The same finding placed ``seconds`` later (earlier when negative): counted from
+        another point of the audio."""
+        return replace(self, start_s=self.start_s + seconds, end_s=self.end_s + seconds)
+
 
 class StopSpotter:
     """Scores the stop phrases and safewords (and their rivals) in each utterance."""
@@ -280,9 +285,7 @@ class StopSpotter:
         if found is None and lead and any(f.start_s < self.LEAD_S for f in self._found):
             found = self.spotted(lead + pcm, instead_of, cut_off)
             if found is not None:
-                shift = len(lead) / (2 * SAMPLE_RATE)
-                found = replace(found, start_s=max(0.0, found.start_s - shift),
-                                end_s=max(0.0, found.end_s - shift))
+                found = found.shifted(-len(lead) / (2 * SAMPLE_RATE))
         return found
 
     LEAD_S = 0.15

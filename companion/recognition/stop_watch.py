@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -101,9 +101,8 @@ class StopWatch:
         "banana") leaves the stop standing."""
         pending = None if stop else self._pending
         if pending is not None and taken is not None:
-            late = pending.waited * FRAME_S
-            found = pending.found
-            if (taken[0] < found.end_s - late and found.start_s - late < taken[1]
+            found = pending.placed()
+            if (taken[0] < found.end_s and found.start_s < taken[1]
                     and self._spotter.holds(taken[2], found)):
                 _LOGGER.debug("stop watch: %r was in the command taken there, %r",
                               found.phrase, taken[2])
@@ -140,9 +139,7 @@ class StopWatch:
         span = len(self._pcm) * FRAME_S
         _LOGGER.debug("stop watch: %r in the rolling audio, if the speaker stops", found.phrase)
         opened = utterance_s is None or utterance_s + found.start_s - span <= self.OPENED_S
-        self._pending = _Pending(replace(found, start_s=found.start_s - span,
-                                         end_s=found.end_s - span), self._own_bar(found),
-                                 opened)
+        self._pending = _Pending(found.shifted(-span), self._own_bar(found), opened)
         return None
 
     OPENED_S = 0.3
@@ -174,9 +171,7 @@ class StopWatch:
         if pending.waited < self._confirm:
             return None
         self._pending = None
-        late = pending.waited * FRAME_S
-        found = replace(pending.found, start_s=pending.found.start_s - late,
-                        end_s=pending.found.end_s - late)
+        found = pending.placed()
         went_on = pending.opened and pending.sounded >= self._resume
         begun = self._begun_command(found) if went_on else None
         self.reset()
@@ -193,8 +188,7 @@ class StopWatch:
         span = len(self._pcm) * FRAME_S
         if span + found.start_s < 0:
             return None
-        placed = replace(found, start_s=span + found.start_s, end_s=span + found.end_s)
-        return self._spotter.begun_command(b"".join(self._pcm), placed)
+        return self._spotter.begun_command(b"".join(self._pcm), found.shifted(span))
 
     LOOK_BACK_S = 0.6
     """The stretch before the quieter part whose loudest tenth is the loud level."""
@@ -242,3 +236,7 @@ class _Pending:
     sounded: int = 0
     """Of those, frames less than ``dip_db`` under ``bar``: something went on after it,
     quieter (the speaker's own next word, or the others' talk)."""
+
+    def placed(self) -> Spotted:
+        """:attr:`found` placed relative to now (``waited`` frames after it was found)."""
+        return self.found.shifted(-self.waited * FRAME_S)
